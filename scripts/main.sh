@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up and build drt, then train the tiny DRT on the King James Bible
 # (byte tokenizer) for a few minutes and report what it learned.
-#   DRT_MAIN_STEPS   training steps (default 300)
+#   DRT_MAIN_STEPS   training steps (default 150)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${repo}/scripts/setup.sh"
@@ -14,8 +14,8 @@ if [ ! -f "${runs}/kjv-bytes/manifest.json" ]; then
   "${drt}" prepare --input kjv --tokenizer bytes --out "${runs}/kjv-bytes" --valid-fraction 0.05
 fi
 "${drt}" train --config tiny --data "${runs}/kjv-bytes" --out "${runs}/tiny-kjv" \
-  --steps "${DRT_MAIN_STEPS:-300}" --seq-len 480 --batch 8 --task mix:lm=0.8,passkey=0.2 \
-  --lr 3e-3 --min-lr 3e-4 --eval-every 50 --save-every 100
+  --steps "${DRT_MAIN_STEPS:-150}" --seq-len 240 --batch 8 \
+  --lr 3e-3 --min-lr 3e-4 --eval-every 25 --save-every 50
 
 echo
 echo "The model directory ${runs}/tiny-kjv holds the weights, train_log.jsonl and the loss curve loss.png."

@@ -7,9 +7,7 @@ namespace drt::cli {
 
 int cmd_init(int argc, char** argv);
 int cmd_forward(int argc, char** argv);
-__attribute__((weak)) int cmd_train(int argc, char** argv);
-// Weak until every command file is in the tree: a missing one reports "not available".
-__attribute__((weak)) int cmd_prepare(int argc, char** argv);
-__attribute__((weak)) int cmd_bench(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_prepare(int argc, char** argv);
 
 }  // namespace drt::cli

@@ -21,7 +21,6 @@ const Command kCommands[] = {
      drt::cli::cmd_forward},
     {"prepare", "tokenize a corpus into token files + manifest", drt::cli::cmd_prepare},
     {"train", "train a model (AdamW, warm-up + cosine, resumable)", drt::cli::cmd_train},
-    {"bench", "benchmarks: `drt bench kernels`", drt::cli::cmd_bench},
 };
 
 void usage(std::ostream& os) {

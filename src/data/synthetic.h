@@ -1,0 +1,71 @@
+// Synthetic long-context retrieval tasks (passkey, multi-key, multi-hop), built on token
+// ids so that any tokenizer and any filler text can be used. A sample is T tokens:
+//
+//   [filler … needle … filler] [question] [answer]
+//    \_______ body ________/   \___ tail, in the last chunk ___/
+//
+// T is a multiple of the chunk length S and the tail (question + answer) is at most S
+// tokens and ends the sample, so it sits inside the last chunk: whatever the model
+// needs from the needle it must fetch from a chunk far behind (by retrieval), never from
+// its own chunk. The answer is `answer_length` digits, each one token; they are the only
+// targets of the loss.
+//
+// Texts ('|' marks needle boundaries; <ans> is the digit tokens, <A>, <B> key words):
+//   passkey   needle   "|The passkey is:<ans>|"
+//             question "|What is the passkey? The passkey is:<ans>"
+//   multikey  needles  "|The passkey for <A> is:<ans>|" for several keys, one asked:
+//             question "|What is the passkey for <A>? The passkey is:<ans>"
+//   multihop  needles  "|The value of <A> is <B>|" and "|The passkey of <B> is:<ans>|"
+//             question "|What is the passkey of the value of <A>? The passkey is:<ans>"
+//
+// Digits: when " 0" … " 9" are each one token (gpt2) the answer uses those, so the text
+// reads "is: 7 3 9 1 4"; otherwise "0" … "9" must each be one token (bytes; spm, whose
+// byte fallback guarantees it) and a space follows the colon: "is: 73914".
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/tokenizer.h"
+
+namespace drt {
+
+enum class SyntheticTask { kPasskey, kMultikey, kMultihop };
+// "passkey", "multikey", "multihop".
+SyntheticTask parse_synthetic_task(const std::string& name);
+std::string to_string(SyntheticTask task);
+
+struct SyntheticOptions {
+  int64_t length = 0;         // T, a multiple of chunk_size
+  int64_t chunk_size = 63;    // S
+  double depth = 0.5;         // the needle with the answer: 0 = first token, 1 = just before the question
+  double hop_depth = 0.25;    // multihop: the "value of <A> is <B>" needle
+  int64_t keys = 4;           // multikey: needles in the haystack, 1..26
+  int64_t answer_length = 5;  // digits
+  uint64_t seed = 0;          // same seed, same sample
+};
+
+struct SyntheticSample {
+  std::vector<int64_t> tokens;     // [T]
+  std::vector<uint8_t> loss_mask;  // [T], 1 exactly on the answer (the last answer_length tokens)
+  int64_t needle_pos = 0;          // where the needle that holds the answer starts in tokens
+  std::vector<int64_t> answer;     // [answer_length] == the last answer_length tokens
+};
+
+// `haystack`: filler token ids (e.g. a valid split, or the encoded passkey_filler_text()),
+// read from a seeded offset and repeated as needed. The answer is redrawn until it
+// occurs exactly once before the tail, so a filler that contains digits is fine.
+SyntheticSample make_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                             const SyntheticOptions& options);
+SyntheticSample make_multikey(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                              const SyntheticOptions& options);
+SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                              const SyntheticOptions& options);
+SyntheticSample make_synthetic(SyntheticTask task, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                               const SyntheticOptions& options);
+
+// The repetitive filler of the landmark-attention passkey test ("The grass is green. The
+// sky is blue. …"), for a haystack that carries no information at all.
+std::string passkey_filler_text();
+
+}  // namespace drt

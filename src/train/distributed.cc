@@ -1,0 +1,104 @@
+#include "train/distributed.h"
+
+#include <ATen/ATen.h>
+
+#include "core/error.h"
+
+#ifdef DRT_HAVE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace drt {
+
+struct Distributed::Impl {
+#ifdef DRT_HAVE_C10D_GLOO
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+#endif
+};
+
+Distributed::Distributed(int world_size, int rank, const std::string& master)
+    : world_size_(world_size), rank_(rank) {
+  DRT_CHECK(world_size >= 1, "--world-size must be >= 1, got ", world_size);
+  DRT_CHECK(rank >= 0 && rank < world_size, "--rank ", rank, " is outside [0, ", world_size, ")");
+  if (world_size == 1) return;
+#ifdef DRT_HAVE_C10D_GLOO
+  auto colon = master.rfind(':');
+  DRT_CHECK(colon != std::string::npos, "--master must be HOST:PORT, got '", master, "'");
+  const std::string host = master.substr(0, colon);
+  const int port = std::atoi(master.substr(colon + 1).c_str());
+  DRT_CHECK(port > 0 && port < 65536, "--master port must be 1..65535, got '", master.substr(colon + 1), "'");
+  impl_ = std::make_unique<Impl>();
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<uint16_t>(port);
+  store_options.isServer = rank == 0;
+  store_options.numWorkers = world_size;
+  store_options.timeout = std::chrono::seconds(120);
+  impl_->store = c10::make_intrusive<c10d::TCPStore>(host, store_options);
+  auto options = c10d::ProcessGroupGloo::Options::create();
+  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+  options->timeout = std::chrono::seconds(600);
+  impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, rank, world_size, options);
+#else
+  throw Error("this drt was built without c10d/Gloo: data-parallel training (--world-size > 1) is unavailable");
+#endif
+}
+
+Distributed::~Distributed() = default;
+
+void Distributed::broadcast_parameters(const std::vector<at::Tensor>& params) {
+  if (world_size_ == 1) return;
+#ifdef DRT_HAVE_C10D_GLOO
+  at::NoGradGuard ng;
+  std::vector<at::Tensor> flat{at::cat([&] {
+    std::vector<at::Tensor> v;
+    for (const auto& p : params) v.push_back(p.detach().reshape({-1}));
+    return v;
+  }())};
+  impl_->group->broadcast(flat)->wait();
+  int64_t offset = 0;
+  for (const auto& p : params) {
+    p.detach().copy_(flat[0].narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+#endif
+}
+
+void Distributed::all_reduce_gradients(const std::vector<at::Tensor>& params) {
+  if (world_size_ == 1) return;
+#ifdef DRT_HAVE_C10D_GLOO
+  std::vector<at::Tensor> pieces;
+  for (const auto& p : params)
+    pieces.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros({p.numel()}, p.options()));
+  std::vector<at::Tensor> flat{at::cat(pieces)};
+  impl_->group->allreduce(flat)->wait();
+  int64_t offset = 0;
+  for (const auto& p : params) {
+    auto g = flat[0].narrow(0, offset, p.numel()).view_as(p);
+    if (p.grad().defined()) p.mutable_grad().copy_(g);
+    else p.mutable_grad() = g.clone();
+    offset += p.numel();
+  }
+#endif
+}
+
+double Distributed::mean(double value) {
+  if (world_size_ == 1) return value;
+#ifdef DRT_HAVE_C10D_GLOO
+  std::vector<at::Tensor> t{at::full({1}, value, at::kDouble)};
+  impl_->group->allreduce(t)->wait();
+  return t[0].item<double>() / world_size_;
+#else
+  return value;
+#endif
+}
+
+void Distributed::barrier() {
+  if (world_size_ == 1) return;
+#ifdef DRT_HAVE_C10D_GLOO
+  impl_->group->barrier()->wait();
+#endif
+}
+
+}  // namespace drt

