@@ -35,8 +35,10 @@ TEST(Causality, LandmarkPositionsOnlyInfluenceLaterPositions) {
   auto base = model->forward(tokens).logits;
   model->model->embed_tokens->weight[c.chunk_id].add_(0.5);
   auto changed = model->forward(tokens).logits;
-  EXPECT_TRUE(all_close(changed.narrow(1, 0, S), base.narrow(1, 0, S), 0, 1e-6));
-  EXPECT_GT((changed.narrow(1, S, S) - base.narrow(1, S, S)).abs().max().item<double>(), 1e-4);
+  // The head is tied: the landmark's own logit column changes everywhere; compare the others.
+  auto cols = [&](const torch::Tensor& t) { return t.narrow(2, 0, c.chunk_id); };
+  EXPECT_TRUE(all_close(cols(changed).narrow(1, 0, S), cols(base).narrow(1, 0, S), 0, 1e-6));
+  EXPECT_GT((cols(changed).narrow(1, S, S) - cols(base).narrow(1, S, S)).abs().max().item<double>(), 1e-4);
 }
 
 void check_retrieval_causal(const std::vector<Retrieval>& retrievals, int64_t K) {
