@@ -1,0 +1,271 @@
+// `drt eval ppl`: streaming perplexity per position bucket.
+// `drt eval passkey`: passkey / multikey / multihop accuracy by context length and depth.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "apps/drt/commands.h"
+#include "core/args.h"
+#include "core/error.h"
+#include "data/corpus.h"
+#include "data/synthetic.h"
+#include "data/token_file.h"
+#include "engine/model_files.h"
+#include "eval/infer_bench.h"
+#include "eval/passkey.h"
+#include "eval/perplexity.h"
+#include "io/file_util.h"
+#include "model/checkpoint.h"
+
+namespace drt::cli {
+
+namespace {
+
+void write_json(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = text.find(',', start);
+    const std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+int eval_ppl(int argc, char** argv) {
+  Args args("eval ppl",
+            "Streaming perplexity over long documents: each document is read by a fresh session and every\n"
+            "token's cross-entropy is accumulated, overall and per position bucket (0-2K, 2K-8K, 8K-32K,\n"
+            "... x4 each). loss = mean cross-entropy in nats/token; ppl = exp(loss).");
+  args.required("model", "DIR", "model directory")
+      .option("data", "DIR", "a `drt prepare` output: its valid split's documents")
+      .option("input", "FILE", "a UTF-8 text file (one document)")
+      .option("max-tokens", "N", "score at most N tokens (k/m suffixes)")
+      .option("json", "FILE", "write the results as JSON")
+      .option("memory", "ram|disk:PATH", "chunk memory of the sessions", "ram")
+      .option("memory-dtype", "fp32|fp16|bf16", "storage dtype of chunk K/V blocks", "fp32")
+      .option("segment", "N", "tokens per read step", "512")
+      .flag("no-bos", "do not read the bos id before each document")
+      .flag("quiet", "no progress line");
+  if (!args.parse(argc, argv, 2)) return 0;
+  DRT_CHECK(args.has("data") != args.has("input"), "give exactly one of --data DIR or --input FILE");
+  const std::string model_dir = args.get("model");
+  DrtLM model = load_model(model_dir);
+  const ModelConfig& c = model->config;
+  PerplexityOptions options;
+  if (args.has("max-tokens")) options.max_tokens = parse_count(args.get("max-tokens"));
+  options.segment = args.get_int("segment");
+  options.memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
+  options.bos_id = args.get_flag("no-bos") ? -1 : c.bos_id;
+  options.progress = !args.get_flag("quiet");
+
+  PerplexityResult result;
+  if (args.has("data")) {
+    TokenFile valid = TokenFile::open(args.get("data"), "valid");
+    DRT_CHECK(valid.manifest().vocab_size == c.vocab_size, args.get("data"), " was tokenized with a vocabulary of ",
+              valid.manifest().vocab_size, " ids; the model has ", c.vocab_size);
+    const auto& starts = valid.document_starts();
+    options.expected_tokens = valid.size();
+    result = evaluate_perplexity(model, valid.documents(), [&](int64_t d) {
+      std::vector<int64_t> doc(static_cast<size_t>(starts[d + 1] - starts[d]));
+      valid.read(starts[d], static_cast<int64_t>(doc.size()), doc.data());
+      return doc;
+    }, options);
+  } else {
+    auto tokenizer = load_model_tokenizer(model_dir, c);
+    const std::string text = read_text_file(args.get("input"));
+    check_text(text, args.get("input"));
+    std::vector<int64_t> doc = tokenizer->encode(text);
+    options.expected_tokens = static_cast<int64_t>(doc.size());
+    result = evaluate_perplexity(model, 1, [&](int64_t) { return doc; }, options);
+  }
+  std::cout << result.table() << std::flush;
+  if (args.has("json")) {
+    write_json(args.get("json"), result.to_json());
+    std::cout << "wrote " << args.get("json") << "\n";
+  }
+  return 0;
+}
+
+int eval_passkey(int argc, char** argv) {
+  Args args("eval passkey",
+            "Passkey retrieval accuracy by context length and needle depth: the haystack text is repeated\n"
+            "to each length, a needle placed at each depth, and the question asked at the end. token mode:\n"
+            "teacher-forced, a hit when every answer token is the argmax; text mode: greedy generation, a\n"
+            "hit when the output contains the passkey. Writes JSON and a depth x length heatmap PNG.");
+  args.required("model", "DIR", "model directory")
+      .required("lengths", "LIST", "context lengths, comma-separated, k/m suffixes (4k,64k,1m,16m)")
+      .option("depths", "N", "needle depths, evenly spaced from 0 to 1", "10")
+      .option("trials", "N", "samples per (length, depth)", "1")
+      .option("task", "NAME", "passkey, multikey or multihop", "passkey")
+      .option("haystack", "kjv|filler|FILE", "filler text: the King James Bible, the repetitive passkey filler, "
+                                             "or a UTF-8 file",
+              "kjv")
+      .option("mode", "token|text", "teacher-forced answer tokens, or greedy generation", "token")
+      .option("memory", "ram|disk:PATH", "chunk memory of the sessions", "ram")
+      .option("memory-dtype", "fp32|fp16|bf16", "storage dtype of chunk K/V blocks", "fp32")
+      .option("seed", "N", "sample seed", "0")
+      .option("answer-length", "N", "digits in the passkey", "5")
+      .option("json", "FILE", "write results here (and the heatmap next to it, .png)")
+      .flag("quiet", "no progress line");
+  if (!args.parse(argc, argv, 2)) return 0;
+  const std::string model_dir = args.get("model");
+  DrtLM model = load_model(model_dir);
+  auto tokenizer = load_model_tokenizer(model_dir, model->config);
+  PasskeyOptions options;
+  options.task = parse_synthetic_task(args.get("task"));
+  for (const auto& part : split_commas(args.get("lengths"))) options.lengths.push_back(parse_count(part));
+  options.depths = args.get_int("depths");
+  options.trials = args.get_int("trials");
+  options.mode = parse_passkey_mode(args.get("mode"));
+  options.seed = static_cast<uint64_t>(args.get_int("seed"));
+  options.answer_length = args.get_int("answer-length");
+  options.progress = !args.get_flag("quiet");
+  const MemorySpec memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
+
+  const std::string hay = args.get("haystack");
+  std::string text;
+  if (hay == "kjv") {
+    for (const auto& doc : load_kjv()) text += doc.text + "\n";
+  } else if (hay == "filler") {
+    text = passkey_filler_text();
+  } else {
+    text = read_text_file(hay);
+    check_text(text, hay);
+  }
+  std::vector<int64_t> haystack = tokenizer->encode(text);
+  DRT_CHECK(!haystack.empty(), "the haystack ", hay, " is empty");
+
+  PasskeyReport report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options,
+                                     session_attempt(model, *tokenizer, options.mode, memory));
+  std::cout << report.table() << std::flush;
+  if (args.has("json")) {
+    const std::string path = args.get("json");
+    write_json(path, report.to_json());
+    std::string png = path;
+    const auto dot = png.find_last_of('.'), slash = png.find_last_of('/');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) png = png.substr(0, dot);
+    png += ".png";
+    write_passkey_heatmap(png, report);
+    std::cout << "wrote " << path << " and " << png << "\n";
+  }
+  return 0;
+}
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  DRT_CHECK(n > 0, "cannot resolve /proc/self/exe");
+  buf[n] = '\0';
+  return buf;
+}
+
+}  // namespace
+
+// `drt bench infer` (dispatched from cmd_bench): every case in a child process
+// (`drt bench infer --one ...`), so each peak RSS is that case's own.
+int cmd_bench_infer(int argc, char** argv) {
+  Args args("bench infer",
+            "Streaming inference speed: reading throughput (tokens/s) and generation latency (ms/token) at\n"
+            "each context length, with peak RSS, for DRT and its baselines of the same size (window:\n"
+            "sliding-window attention only; full: full causal attention). Random weights of --config\n"
+            "unless --model is given (then 'drt' uses its weights). Each case runs in a fresh process.");
+  args.option("config", "NAME|FILE", "model config (preset name or file)", "small")
+      .option("model", "DIR", "use this model directory's config and weights")
+      .option("contexts", "LIST", "context lengths, comma-separated, k/m suffixes", "16k,256k,1m")
+      .option("models", "LIST", "drt, window, full", "drt,window,full")
+      .option("memory", "LIST", "chunk memory backends for drt: ram, disk", "ram,disk")
+      .option("disk-dir", "DIR", "where disk chunk memory files go", "/tmp")
+      .option("full-max", "N", "skip full attention above this context (its cost grows quadratically)", "256k")
+      .option("generate", "N", "tokens generated per case", "32")
+      .option("segment", "N", "tokens per read call", "4096")
+      .option("json", "FILE", "write {\"results\": [...]} here")
+      .flag("quiet", "no progress lines")
+      .flag("one", "(internal) run one case in this process and print its JSON")
+      .option("case-model", "NAME", "(internal, with --one)", "drt")
+      .option("case-context", "N", "(internal, with --one)", "16384")
+      .option("case-memory", "NAME", "(internal, with --one)", "ram");
+  if (!args.parse(argc, argv, 2)) return 0;
+  ModelConfig base;
+  const std::string model_dir = args.get_optional("model").value_or("");
+  if (!model_dir.empty()) base = ModelConfig::load(model_dir + "/config.json");
+  else base = ModelConfig::preset_or_file(args.get("config"));
+  const int64_t generate_tokens = args.get_int("generate"), segment = args.get_int("segment");
+  DRT_CHECK(generate_tokens > 0 && segment > 0, "--generate and --segment must be positive");
+
+  if (args.get_flag("one")) {
+    InferBenchCase c{args.get("case-model"), parse_count(args.get("case-context")), args.get("case-memory")};
+    const std::string disk = args.get("disk-dir") + "/drt_bench_infer_" + std::to_string(::getpid()) + ".mem";
+    InferBenchResult r =
+        run_infer_case(base, model_dir, c, generate_tokens, segment, disk, !args.get_flag("quiet"));
+    std::remove(disk.c_str());
+    std::cout << "result " << infer_result_json(r).dump() << "\n";
+    return 0;
+  }
+
+  const std::string exe = self_exe();
+  const int64_t full_max = parse_count(args.get("full-max"));
+  std::vector<InferBenchResult> results;
+  for (const auto& ctx_text : split_commas(args.get("contexts"))) {
+    const int64_t context = parse_count(ctx_text);
+    for (const auto& model : split_commas(args.get("models"))) {
+      std::vector<std::string> memories = {"ram"};
+      if (model == "drt") memories = split_commas(args.get("memory"));
+      if (model == "full" && context > full_max) {
+        std::cerr << "skipping full attention at " << context << " tokens (above --full-max " << full_max << ")\n";
+        continue;
+      }
+      for (const auto& memory : memories) {
+        std::string cmd = str_cat("'", exe, "' bench infer --one --case-model ", model, " --case-context ", context,
+                                  " --case-memory ", memory, " --generate ", generate_tokens, " --segment ", segment,
+                                  " --disk-dir '", args.get("disk-dir"), "'");
+        if (!model_dir.empty()) cmd += " --model '" + model_dir + "'";
+        else cmd += " --config '" + args.get("config") + "'";
+        if (args.get_flag("quiet")) cmd += " --quiet";
+        FILE* pipe = popen(cmd.c_str(), "r");
+        DRT_CHECK(pipe != nullptr, "cannot run ", cmd);
+        std::string result_line;
+        char line[4096];
+        while (std::fgets(line, sizeof line, pipe) != nullptr)
+          if (std::string(line).rfind("result ", 0) == 0) result_line = line + 7;
+        const int status = pclose(pipe);
+        DRT_CHECK(status == 0 && !result_line.empty(), "bench case failed: ", cmd);
+        results.push_back(infer_result_from_json(nlohmann::json::parse(result_line)));
+        const auto& r = results.back();
+        std::fprintf(stderr, "%s %lld %s: read %.0f tok/s, generate %.2f ms/token, peak RSS %.0f MB\n",
+                     model.c_str(), static_cast<long long>(context), memory.c_str(), r.read_tokens_per_s,
+                     r.generate_ms_per_token, r.peak_rss_mb);
+      }
+    }
+  }
+  std::cout << infer_results_table(results) << std::flush;
+  if (args.has("json")) {
+    write_json(args.get("json"), infer_results_json(results));
+    std::cout << "wrote " << args.get("json") << "\n";
+  }
+  return 0;
+}
+
+int cmd_eval(int argc, char** argv) {
+  const std::string usage = "usage: drt eval ppl|passkey [flags]   (drt eval <what> --help)";
+  if (argc < 2) {
+    std::cerr << usage << "\n";
+    return 2;
+  }
+  const std::string what = argv[1];
+  if (what == "ppl") return eval_ppl(argc, argv);
+  if (what == "passkey") return eval_passkey(argc, argv);
+  if (what == "--help" || what == "-h") {
+    std::cout << usage << "\n";
+    return 0;
+  }
+  throw Error(str_cat("unknown evaluation '", what, "' (expected ppl or passkey)"));
+}
+
+}  // namespace drt::cli

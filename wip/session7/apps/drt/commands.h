@@ -1,0 +1,21 @@
+// The `drt` subcommands. Each lives in its own cmd_<name>.cc and is listed once in
+// main.cc's table. A command returns the process exit code; drt::Error thrown from it
+// becomes one "drt <cmd>: error: ..." line and exit code 1.
+#pragma once
+
+namespace drt::cli {
+
+int cmd_init(int argc, char** argv);
+int cmd_forward(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+// Weak until every command file is in the tree: a missing one reports "not available".
+__attribute__((weak)) int cmd_prepare(int argc, char** argv);
+__attribute__((weak)) int cmd_bench(int argc, char** argv);
+// Streaming inference (src/engine) and evaluation (src/eval).
+int cmd_read(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+// `drt bench infer`, defined in cmd_eval.cc; cmd_bench dispatches "infer" to it.
+int cmd_bench_infer(int argc, char** argv);
+
+}  // namespace drt::cli

@@ -1,0 +1,128 @@
+// Passkey evaluation: scoring rules, an oracle that always answers right scores 1, a tiny
+// random model runs end to end, and `drt eval passkey` writes the documented JSON and a
+// heatmap.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/tokenizer.h"
+#include "eval/passkey.h"
+#include "support/test_util.h"
+
+namespace drt {
+namespace {
+
+// The tiny model with chunks long enough for the passkey question (S = 63).
+ModelConfig passkey_config() {
+  ModelConfig c = test::tiny_config();
+  c.enc_chunk_size = 63;
+  c.slide_window = 64;
+  return c;
+}
+
+TEST(EvalPasskey, DepthsAndScoring) {
+  auto d = depth_values(10);
+  ASSERT_EQ(d.size(), 10u);
+  EXPECT_DOUBLE_EQ(d.front(), 0.0);
+  EXPECT_DOUBLE_EQ(d.back(), 1.0);
+  EXPECT_EQ(depth_values(1), std::vector<double>{0.5});
+  EXPECT_THROW(depth_values(0), Error);
+
+  const std::vector<int64_t> answer = {3, 1, 4};
+  auto logits = torch::zeros({3, 10});
+  for (int64_t i = 0; i < 3; ++i) logits[i][answer[i]] = 1.0;
+  EXPECT_TRUE(token_mode_hit(logits, answer));
+  logits[1][7] = 2.0;
+  EXPECT_FALSE(token_mode_hit(logits, answer));
+
+  EXPECT_TRUE(text_mode_hit(" 73914 and more", " 73914"));
+  EXPECT_TRUE(text_mode_hit("is: 7 3 9 1 4.", " 7 3 9 1 4"));
+  EXPECT_FALSE(text_mode_hit("7391", " 73914"));
+  EXPECT_EQ(format_count(4096), "4K");
+  EXPECT_EQ(format_count(16 * 1024 * 1024), "16M");
+}
+
+TEST(EvalPasskey, OracleScoresOneAndReportHasFields) {
+  auto tok = make_tokenizer("bytes");
+  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options;
+  options.lengths = {300, 1000};  // rounded up to whole chunks of 63
+  options.depths = 3;
+  options.trials = 2;
+  options.progress = false;
+  // An oracle reading the answer off the sample: its one-hot predictions are scored like
+  // the model's.
+  PasskeyAttempt oracle = [](const SyntheticSample& s) {
+    auto logits = torch::zeros({static_cast<int64_t>(s.answer.size()), 259});
+    for (size_t i = 0; i < s.answer.size(); ++i) logits[static_cast<int64_t>(i)][s.answer[i]] = 1.0;
+    return token_mode_hit(logits, s.answer);
+  };
+  PasskeyReport report = run_passkey(*tok, haystack, 63, options, oracle);
+  ASSERT_EQ(report.results.size(), 6u);
+  EXPECT_DOUBLE_EQ(report.accuracy(), 1.0);
+  EXPECT_EQ(report.results[0].length, 315);
+  EXPECT_EQ(report.results[3].length, 1008);
+  EXPECT_DOUBLE_EQ(report.results[1].depth, 0.5);
+  auto j = report.to_json();
+  EXPECT_EQ(j.at("task").get<std::string>(), "passkey");
+  EXPECT_DOUBLE_EQ(j.at("accuracy").get<double>(), 1.0);
+  ASSERT_EQ(j.at("results").size(), 6u);
+  for (const char* key : {"length", "depth", "trials", "correct", "accuracy"})
+    EXPECT_TRUE(j.at("results")[0].contains(key)) << key;
+  EXPECT_EQ(j.at("results")[0].at("trials").get<int64_t>(), 2);
+
+  // A "model" that never answers scores 0.
+  EXPECT_DOUBLE_EQ(run_passkey(*tok, haystack, 63, options, [](const SyntheticSample&) { return false; }).accuracy(),
+                   0.0);
+  const std::string dir = test::temp_dir("passkey_png");
+  write_passkey_heatmap(dir + "/h.png", report);
+  EXPECT_GT(std::filesystem::file_size(dir + "/h.png"), 100u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EvalPasskey, TinyModelRunsBothModes) {
+  ModelConfig c = passkey_config();
+  DrtLM model = test::make_model(c, 2);
+  auto tok = make_tokenizer("bytes");
+  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options;
+  options.lengths = {256};
+  options.depths = 2;
+  options.progress = false;
+  for (auto mode : {PasskeyMode::kToken, PasskeyMode::kText}) {
+    options.mode = mode;
+    PasskeyReport r = run_passkey(*tok, haystack, c.enc_chunk_size, options,
+                                  session_attempt(model, *tok, mode, MemorySpec::parse("ram")));
+    ASSERT_EQ(r.results.size(), 2u);
+    for (const auto& cell : r.results) {
+      EXPECT_EQ(cell.trials, 1);
+      EXPECT_GE(cell.correct, 0);
+      EXPECT_LE(cell.correct, 1);
+    }
+  }
+}
+
+TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
+  const std::string dir = test::temp_dir("evalpasskey");
+  passkey_config().save(dir + "/config.json");
+  ASSERT_EQ(test::run_drt("init --config " + dir + "/config.json --out " + dir + "/model").exit_code, 0);
+  auto r = test::run_drt("eval passkey --model " + dir + "/model --lengths 256,512 --depths 3 --trials 1 "
+                         "--haystack filler --memory disk:" + dir + "/mem.bin --memory-dtype bf16 --json " + dir +
+                         "/out.json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(std::ifstream(dir + "/out.json"));
+  EXPECT_EQ(j.at("task").get<std::string>(), "passkey");
+  ASSERT_EQ(j.at("results").size(), 6u);
+  EXPECT_EQ(j.at("results")[0].at("length").get<int64_t>(), 315);
+  EXPECT_GE(j.at("accuracy").get<double>(), 0.0);
+  EXPECT_LE(j.at("accuracy").get<double>(), 1.0);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out.png"));
+  auto bad = test::run_drt("eval passkey --model " + dir + "/model --lengths 256 --task nosuch --haystack filler");
+  EXPECT_EQ(bad.exit_code, 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace drt
