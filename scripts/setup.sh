@@ -11,7 +11,8 @@ jobs="${DRT_JOBS:-$(nproc)}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=(build-essential cmake libtorch-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-          libsentencepiece-dev libgloo-dev zlib1g-dev bible-kjv)
+          libsentencepiece-dev libgloo-dev zlib1g-dev bible-kjv
+          libopenblas0-openmp)  # LibTorch links libblas.so.3: OpenBLAS instead of the reference BLAS
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do

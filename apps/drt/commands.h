@@ -9,5 +9,12 @@ int cmd_init(int argc, char** argv);
 int cmd_forward(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_prepare(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+// Streaming inference (src/engine) and evaluation (src/eval).
+int cmd_read(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+// `drt bench infer`, defined in cmd_eval.cc; cmd_bench dispatches "infer" to it.
+int cmd_bench_infer(int argc, char** argv);
 
 }  // namespace drt::cli

@@ -30,14 +30,18 @@ KernelMode parse_kernel_mode(const std::string& name) {
 
 const char* kernel_mode_name(KernelMode mode) { return mode == KernelMode::kFused ? "fused" : "reference"; }
 
-// The fused CPU kernels are not in this build yet: both modes run the reference path.
+// Fused kernels by default; the reference path where they cannot run (CUDA, other dtypes).
 at::Tensor window_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& slopes,
                             int64_t window, int64_t q_offset) {
+  if (kernel_mode() == KernelMode::kFused && fused::supports(q, k, v))
+    return fused::window_attention(q, k, v, slopes, window, q_offset);
   return reference::window_attention(q, k, v, slopes, window, q_offset);
 }
 
 at::Tensor gca(const at::Tensor& q, const at::Tensor& mem_k, const at::Tensor& mem_v, const at::Tensor& indices,
                const at::Tensor& weights, bool null_key) {
+  if (kernel_mode() == KernelMode::kFused && fused::supports(q, mem_k, mem_v))
+    return fused::gca(q, mem_k, mem_v, indices, weights, null_key);
   return reference::gca(q, mem_k, mem_v, indices, weights, null_key);
 }
 

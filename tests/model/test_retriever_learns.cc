@@ -27,87 +27,100 @@ TEST(RetrieverLearns, GradientReachesLandmarkKeysAndQueries) {
   }
 }
 
-// A toy task whose answer sits in one far chunk: a chunk of random "digits" (bytes
-// '0'..'9') is hidden at a random chunk among 1..4 of filler text; the last chunk repeats
-// it. Predicting the last chunk needs the far chunk, which only retrieval can reach (the
-// window covers two chunks).
+// A toy task whose answer sits in one far chunk. Filler is lowercase letters; one chunk
+// holds a random digit X repeated S times; the last chunk starts with the marker '?'
+// followed by X. The loss is taken only on predicting that X after '?'. In training the
+// needle is anywhere before the last two chunks; some of those places are within the
+// receptive field of the stacked windows (2 decoder layers x W positions back from the
+// '?'), which teaches the layers to carry the digit. The evaluation uses only needles
+// beyond that field: there the only way below log(10) is to retrieve the needle's chunk
+// (chunk N-2's retrieval serves chunk N-1) and read X through GCA.
 struct ToyBatch {
-  torch::Tensor tokens;        // [B, N S]
+  torch::Tensor tokens;         // [B, N S]
   std::vector<int64_t> needle;  // chunk index of the needle per sample
 };
 
-ToyBatch toy_batch(int64_t B, int64_t S, int64_t N, torch::Generator& gen) {
+ToyBatch toy_batch(int64_t B, int64_t S, int64_t N, int64_t needle_end, torch::Generator& gen) {
   ToyBatch batch;
-  batch.tokens = torch::empty({B, N * S}, torch::kLong);
+  batch.tokens = torch::randint('a', 'z' + 1, {B, N * S}, gen, torch::kLong);
   for (int64_t b = 0; b < B; ++b) {
-    // Filler: lowercase letters.
-    auto row = torch::randint('a', 'z' + 1, {N * S}, gen, torch::kLong);
-    const int64_t needle = torch::randint(1, 5, {1}, gen, torch::kLong).item<int64_t>();
-    auto digits = torch::randint('0', '9' + 1, {S}, gen, torch::kLong);
-    row.narrow(0, needle * S, S).copy_(digits);
-    row.narrow(0, (N - 1) * S, S).copy_(digits);
-    batch.tokens[b].copy_(row);
+    const int64_t needle = torch::randint(0, needle_end, {1}, gen, torch::kLong).item<int64_t>();
+    const int64_t digit = torch::randint('0', '9' + 1, {1}, gen, torch::kLong).item<int64_t>();
+    batch.tokens[b].narrow(0, needle * S, S).fill_(digit);
+    batch.tokens[b][(N - 1) * S] = '?';
+    batch.tokens[b][(N - 1) * S + 1] = digit;
     batch.needle.push_back(needle);
   }
   return batch;
 }
 
-// Mean weight that the retrieval serving the last chunk (made by chunk N-2, in the last
-// group) puts on the needle chunk; 0 when the needle is not chosen.
-double needle_weight(DrtLM& model, const ToyBatch& batch, int64_t N) {
+torch::Tensor answer_mask(int64_t B, int64_t S, int64_t N) {
+  auto mask = torch::zeros({B, N * S}, torch::kFloat32);
+  mask.select(1, (N - 1) * S + 1).fill_(1.0);  // the answer after '?'
+  return mask;
+}
+
+// In eval mode (plain top-k): the loss on the answer, and how often the retrieval serving
+// the last chunk (made by chunk N-2) ranks first a chunk that holds the answer: the
+// needle chunk, or the chunk after it, whose lower-stack states saw the needle through
+// the window and so carry the digit into its chunk memory too.
+struct EvalStats {
+  double loss = 0;
+  double top1_hit = 0;
+};
+
+EvalStats evaluate(DrtLM& model, const ToyBatch& batch, int64_t S, int64_t N) {
   torch::NoGradGuard ng;
   model->eval();
   auto out = model->forward(batch.tokens);
-  double total = 0;
-  for (const auto& r : out.retrievals) {
-    for (int64_t b = 0; b < batch.tokens.size(0); ++b) {
-      auto idx = r.indices[b][N - 2];
-      auto w = r.weights[b][N - 2];
-      for (int64_t k = 0; k < idx.size(0); ++k)
-        if (idx[k].item<int64_t>() == batch.needle[b]) total += w[k].item<double>();
+  const int64_t B = batch.tokens.size(0);
+  EvalStats s;
+  s.loss = lm_loss(out.logits, batch.tokens, answer_mask(B, S, N)).item<double>();
+  for (const auto& r : out.retrievals)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t first = r.indices[b][N - 2][0].item<int64_t>();
+      s.top1_hit += (first == batch.needle[b] || first == batch.needle[b] + 1) ? 1.0 : 0.0;
     }
-  }
+  s.top1_hit /= static_cast<double>(B * out.retrievals.size());
   model->train();
-  return total / (batch.tokens.size(0) * out.retrievals.size());
+  return s;
 }
 
-// DISABLED: in 300 steps the tiny model does not yet learn this task (needle weight
-// 0.10 -> 0.13, loss stays at log 10). Kept as the acceptance test of issue 2's
-// "the retriever learns" criterion, which is open until it passes.
-TEST(RetrieverLearns, DISABLED_TrainingRaisesTheWeightOfTheFarChunkThatHoldsTheAnswer) {
+TEST(RetrieverLearns, TrainingMakesRetrievalFetchTheFarChunkThatHoldsTheAnswer) {
   ModelConfig c = tiny_config();
   c.decoder_layers = {1, 1};  // one retrieval group keeps the test fast
   DrtLM model = make_model(c, 3);
   model->train();
-  const int64_t S = c.enc_chunk_size, N = 7, B = 8;
+  const int64_t S = c.enc_chunk_size, L = S + 1, N = 8, B = 16;
+  // The '?' at position (N-1) L sees inputs back to (N-1) L - 2 W through the two layers.
+  const int64_t far_end = ((N - 1) * L - 2 * c.slide_window) / L;  // far needles: [0, far_end)
+  ASSERT_GE(far_end, 2);
+  const int64_t train_end = N - 3;  // the last two chunks are in the '?''s own window
   auto gen = at::detail::createCPUGenerator(123);
   torch::Generator eval_gen = at::detail::createCPUGenerator(999);
-  ToyBatch eval_batch = toy_batch(32, S, N, eval_gen);
-  const double before = needle_weight(model, eval_batch, N);
+  ToyBatch eval_batch = toy_batch(64, S, N, far_end, eval_gen);
+  const EvalStats before = evaluate(model, eval_batch, S, N);
 
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.0));
-  double last_loss = 0;
-  for (int step = 0; step < 300; ++step) {
-    ToyBatch batch = toy_batch(B, S, N, gen);
-    // Loss on the last chunk only: that is where the far chunk helps.
-    auto mask = torch::zeros({B, N * S}, torch::kFloat32);
-    mask.narrow(1, (N - 1) * S + 1, S - 1).fill_(1.0);
+  const auto mask = answer_mask(B, S, N);
+  const int steps = 400;
+  for (int step = 0; step < steps; ++step) {
+    ToyBatch batch = toy_batch(B, S, N, train_end, gen);
     ForwardOptions o;
     o.noise_seed = static_cast<uint64_t>(step) * 1000;
     auto loss = lm_loss(model->forward(batch.tokens, o).logits, batch.tokens, mask);
     opt.zero_grad();
     loss.backward();
     opt.step();
-    last_loss = loss.item<double>();
   }
-  const double after = needle_weight(model, eval_batch, N);
-  RecordProperty("needle_weight_before", std::to_string(before));
-  RecordProperty("needle_weight_after", std::to_string(after));
-  std::cout << "needle weight " << before << " -> " << after << ", final loss " << last_loss << "\n";
-  EXPECT_GT(after, before + 0.25);
-  EXPECT_GT(after, 0.6);
-  // Copying 15 random digits from the far chunk: far below the log(10) = 2.3 of guessing.
-  EXPECT_LT(last_loss, 1.5);
+  const EvalStats after = evaluate(model, eval_batch, S, N);
+  RecordProperty("answer_loss_after", std::to_string(after.loss));
+  RecordProperty("top1_hit_after", std::to_string(after.top1_hit));
+  std::cout << "far needles: answer loss " << before.loss << " -> " << after.loss << " (guessing: log 10 = 2.30); retrieval ranks "
+            << "the answer's chunk first " << before.top1_hit << " -> " << after.top1_hit << "\n";
+  EXPECT_LT(after.loss, 0.5);
+  EXPECT_GT(after.top1_hit, 0.75);
+  EXPECT_GT(after.top1_hit, before.top1_hit + 0.4);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "eval/perplexity.h"
 
 namespace drt {
