@@ -148,13 +148,15 @@ int cmd_bench(int argc, char** argv) {
   const std::string mode = argc >= 2 ? argv[1] : "";
   if (mode == "kernels") return bench_kernels(argc, argv);
   if (mode == "kernel-memory") return bench_kernel_memory(argc, argv);
+  if (mode == "infer") return cmd_bench_infer(argc, argv);
   if (mode == "--help" || mode == "-h" || mode.empty()) {
     std::cout << "usage: drt bench <mode> [flags]\n\nmodes:\n"
                  "  kernels        fused vs reference attention kernels (table, --json FILE)\n"
+                 "  infer          streaming inference: reading tokens/s and generation ms/token by context length\n"
                  "  kernel-memory  peak memory of one attention call (used by `bench kernels`)\n";
     return mode.empty() ? 2 : 0;
   }
-  throw Error(str_cat("unknown bench mode '", mode, "' (expected kernels or kernel-memory)"));
+  throw Error(str_cat("unknown bench mode '", mode, "' (expected kernels, infer or kernel-memory)"));
 }
 
 }  // namespace drt::cli

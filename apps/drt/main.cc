@@ -21,7 +21,7 @@ const Command kCommands[] = {
      drt::cli::cmd_forward},
     {"prepare", "tokenize a corpus into token files + manifest", drt::cli::cmd_prepare},
     {"train", "train a model (AdamW, warm-up + cosine, resumable)", drt::cli::cmd_train},
-    {"bench", "benchmarks: `drt bench kernels`", drt::cli::cmd_bench},
+    {"bench", "benchmarks: `drt bench kernels` (fused vs reference), `drt bench infer` (streaming)", drt::cli::cmd_bench},
     {"read", "read a text with a streaming session; save it as a memory file", drt::cli::cmd_read},
     {"generate", "generate text after a prompt and/or a loaded memory file", drt::cli::cmd_generate},
     {"eval", "evaluate: `drt eval ppl` (perplexity by position), `drt eval passkey`", drt::cli::cmd_eval},
