@@ -87,7 +87,7 @@ class Session {
 
   // Writes a memory file (memory/memory_file.h) from which load() continues exactly.
   void save(const std::string& path);
-  // Continues a saved session. The saved chunk blocks stay in `path`, mapped read-only;
+  // Continues a saved session. The saved chunk blocks stay in `path`, read-only;
   // new chunks go to `tail` (its dtype is replaced by the file's). Throws naming the
   // problem for another model's file, a truncated or corrupt file or another version.
   static Session load(DrtLM model, const std::string& path, MemorySpec tail, SessionOptions options = {});

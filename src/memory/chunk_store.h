@@ -3,11 +3,11 @@
 // retrieval) by GCA. One interface, three backends:
 //
 //   RamChunkStore     blocks in process memory
-//   FileChunkStore    blocks appended (pwrite) to a file that is memory-mapped for reads,
+//   FileChunkStore    blocks appended (pwrite) to a file and read back with pread,
 //                     so resident memory stays flat however long the context; the file is
 //                     laid out as a memory file (memory_file.h) whose state is not written
 //                     yet, so `save` can finish it in place
-//   LayeredChunkStore a read-only base (the blocks of a loaded memory file, mapped) with a
+//   LayeredChunkStore a read-only base (the blocks of a loaded memory file) with a
 //                     RAM or file tail that receives new chunks; the base file is never
 //                     modified, so one saved memory can be loaded many times
 //
@@ -79,7 +79,7 @@ class RamChunkStore : public ChunkStore {
 };
 
 // A read-write or read-only view of blocks stored in a file at a fixed byte offset,
-// mapped with a reservation that grows by doubling (the file grows by pwrite).
+// written with pwrite and read with pread (the page cache, not the process, holds them).
 class FileBlocks;
 
 class FileChunkStore : public ChunkStore {
@@ -110,7 +110,7 @@ class FileChunkStore : public ChunkStore {
   bool finished_ = false;
 };
 
-// The blocks of a saved memory file, mapped read-only; append throws.
+// The blocks of a saved memory file, read-only (pread); append throws.
 class MappedChunkStore : public ChunkStore {
  public:
   MappedChunkStore(const std::string& path, const ChunkShape& shape, int64_t blocks_offset, int64_t count);

@@ -70,7 +70,7 @@ LoadedMemoryFile read_memory_file(const std::string& path);
 // Reads only the header (checked as above, except the state hash).
 MemoryFileInfo read_memory_file_info(const std::string& path);
 
-// The blocks of a checked memory file, mapped read-only.
+// The blocks of a checked memory file, read-only.
 std::unique_ptr<ChunkStore> open_memory_file_blocks(const std::string& path, const MemoryFileInfo& info);
 
 // A 64-bit content hash (hex) of a byte range, fast enough for gigabytes of weights;
