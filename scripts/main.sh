@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up and build drt, then train the tiny DRT on the King James Bible
-# (byte tokenizer) for a few minutes and report what it learned.
+# The main job: set up and build drt, train the tiny DRT on the King James Bible (byte
+# tokenizer) for a few minutes, then use it: streaming perplexity on held-out chapters
+# (by position bucket) and a generation that shows which past chunks it retrieved.
 #   DRT_MAIN_STEPS   training steps (default 150)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,4 +19,13 @@ fi
   --lr 3e-3 --min-lr 3e-4 --eval-every 25 --save-every 50
 
 echo
-echo "The model directory ${runs}/tiny-kjv holds the weights, train_log.jsonl and the loss curve loss.png."
+echo "== streaming perplexity of the trained model on the held-out split =="
+"${drt}" eval ppl --model "${runs}/tiny-kjv" --data "${runs}/kjv-bytes" --max-tokens 20k \
+  --json "${runs}/tiny-kjv/ppl.json" --quiet
+echo
+echo "== generation (greedy), with the chunks each new chunk retrieved =="
+"${drt}" generate --model "${runs}/tiny-kjv" --prompt "And God said unto Moses, " --max-new 60 --greedy \
+  --show-retrieval
+echo
+echo "The model directory ${runs}/tiny-kjv holds the weights, train_log.jsonl, the loss curve loss.png"
+echo "and ppl.json."
