@@ -46,7 +46,6 @@ Session::Session(DrtLM model, std::unique_ptr<ChunkStore> memory, SessionOptions
     upper_cache_.emplace_back(static_cast<size_t>(c.decoder_layers[g + 1]), WindowCache(c.effective_window()));
   served_.resize(static_cast<size_t>(c.num_groups()));
   block_cache_.resize(static_cast<size_t>(c.num_groups()));
-  landmarks_ = torch::empty({0, c.hidden_size}, torch::kFloat32);
   pending_ = torch::empty({0, c.hidden_size}, torch::kFloat32);
 }
 
@@ -59,7 +58,13 @@ const std::string& Session::model_hash() {
   return model_hash_;
 }
 
-at::Tensor Session::landmarks() const { return landmarks_.narrow(0, 0, num_chunks_); }
+at::Tensor Session::landmarks() const {
+  if (num_chunks_ == 0) return torch::empty({0, model_->config.hidden_size}, torch::kFloat32);
+  std::vector<at::Tensor> rows;
+  for (int64_t first = 0; first < num_chunks_; first += kLandmarkPage)
+    rows.push_back(landmark_pages_[first / kLandmarkPage].narrow(0, 0, std::min(kLandmarkPage, num_chunks_ - first)));
+  return torch::cat(rows, 0);
+}
 
 std::vector<int64_t> Session::chunk_tokens(int64_t chunk) const {
   const int64_t S = model_->config.enc_chunk_size;
@@ -70,14 +75,15 @@ std::vector<int64_t> Session::chunk_tokens(int64_t chunk) const {
 
 void Session::append_landmarks(const at::Tensor& keys) {
   const int64_t n = keys.size(0);
-  if (num_chunks_ + n > landmarks_.size(0)) {
-    const int64_t capacity = std::max<int64_t>({num_chunks_ + n, 2 * landmarks_.size(0), 64});
-    auto grown = torch::empty({capacity, landmarks_.size(1)}, torch::kFloat32);
-    grown.narrow(0, 0, num_chunks_).copy_(landmarks_.narrow(0, 0, num_chunks_));
-    landmarks_ = grown;
+  for (int64_t done = 0; done < n;) {
+    const int64_t row = num_chunks_ % kLandmarkPage;
+    if (row == 0 && num_chunks_ / kLandmarkPage == static_cast<int64_t>(landmark_pages_.size()))
+      landmark_pages_.push_back(torch::empty({kLandmarkPage, keys.size(1)}, torch::kFloat32));
+    const int64_t take = std::min(n - done, kLandmarkPage - row);
+    landmark_pages_[num_chunks_ / kLandmarkPage].narrow(0, row, take).copy_(keys.narrow(0, done, take));
+    num_chunks_ += take;
+    done += take;
   }
-  landmarks_.narrow(0, num_chunks_, n).copy_(keys);
-  num_chunks_ += n;
 }
 
 at::Tensor Session::attend(WindowAttentionImpl& attn, RMSNormImpl& norm, WindowCache& cache, const at::Tensor& x) {
@@ -110,7 +116,12 @@ std::vector<Session::Chosen> Session::retrieve_group(int64_t g, const at::Tensor
     // q_c = RMSNorm_g(h_c[S]); s(c, j) = <q_c, l_j> / sqrt(d) for j < c (DESIGN §2.5).
     auto at_landmarks = x.squeeze(0).index_select(0, torch::tensor(rows, torch::kLong));  // [n, d]
     auto queries = model_->model->lmk_norms[g]->as<RMSNorm>()->forward(at_landmarks);
-    auto scores = torch::matmul(queries, landmarks_.narrow(0, 0, candidates).t()) /
+    std::vector<at::Tensor> parts;  // one [n, page rows] block of scores per landmark page
+    for (int64_t first = 0; first < candidates; first += kLandmarkPage)
+      parts.push_back(torch::matmul(queries, landmark_pages_[first / kLandmarkPage]
+                                                 .narrow(0, 0, std::min(kLandmarkPage, candidates - first))
+                                                 .t()));
+    auto scores = (parts.size() == 1 ? parts[0] : torch::cat(parts, 1)) /
                   std::sqrt(static_cast<double>(c.hidden_size));  // [n, candidates]
     auto owner = torch::tensor(owners, torch::kLong).unsqueeze(1);
     auto past = torch::arange(candidates, torch::kLong).unsqueeze(0) < owner;
@@ -231,6 +242,11 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
         x = h + layer.mlp(layer.post_attention_layernorm(mlp_in));
       }
       if (!made.empty()) served_[g] = made.back();
+      // The block cache pays off only for decode steps inside one chunk (they all read the
+      // same blocks). After a multi-chunk step it would hold up to blocks x K blocks (tens
+      // of MB at long contexts, where every chunk retrieves different ones) until the next
+      // read: drop it, so resident memory does not grow with the context.
+      if (blocks > 1) blocks_read = BlockCache{};
     }
   }
 

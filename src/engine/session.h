@@ -49,7 +49,7 @@ struct RetrievalEvent {
 
 struct SessionOptions {
   // Text tokens per internal batch (bounds activation memory while reading).
-  int64_t prefill_tokens = 2048;
+  int64_t prefill_tokens = 1024;
 };
 
 class Session {
@@ -74,7 +74,7 @@ class Session {
   // Text tokens read so far (ids), kept for showing what retrieval fetched.
   const std::vector<int32_t>& tokens() const { return tokens_; }
   std::vector<int64_t> chunk_tokens(int64_t chunk) const;  // the S text tokens of a chunk
-  // [N, d] landmark keys (a view of the session's matrix).
+  // [N, d] landmark keys (a copy of the session's pages).
   at::Tensor landmarks() const;
   const ChunkStore& memory() const { return *memory_; }
   const ModelConfig& config() const { return model_->config; }
@@ -125,7 +125,11 @@ class Session {
     at::Tensor k, v;  // [1, U, S, H, D] float32
   };
   std::vector<BlockCache> block_cache_;  // [group]
-  at::Tensor landmarks_;  // [capacity, d] float32; rows [0, num_chunks_) are written
+  // Landmark keys in pages of kLandmarkPage rows [kLandmarkPage, d] float32; rows
+  // [0, num_chunks_) are written. Pages, not one matrix grown by doubling: the doubling
+  // copy held old and new matrix at once, a peak of twice the keys at long contexts.
+  static constexpr int64_t kLandmarkPage = 4096;
+  std::vector<at::Tensor> landmark_pages_;
   at::Tensor pending_;    // [positions_ % (S+1), d] lower-stack outputs of the partial chunk
   at::Tensor last_logits_;
   std::vector<int32_t> tokens_;

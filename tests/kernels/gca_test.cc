@@ -40,6 +40,9 @@ struct GcaCase {
   bool null_key;
   Pattern pattern;
 };
+// ctest lists a case by its name, not as the bytes of the struct.
+void PrintTo(const GcaCase& c, std::ostream* os) { *os << c.name; }
+
 
 struct Selection {
   at::Tensor indices;  // [B, N, K] int64
