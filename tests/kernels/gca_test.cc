@@ -13,20 +13,14 @@
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/numeric_check.h"
 #include "kernels/ops.h"
+#include "support/kernel_scopes.h"
 
 namespace drt {
 namespace {
 
 namespace kc = kernels::cpu;
 
-class IsaScope {
- public:
-  explicit IsaScope(kc::Isa isa) : saved_(kc::active_isa()) { kc::set_isa(isa); }
-  ~IsaScope() { kc::set_isa(saved_); }
-
- private:
-  kc::Isa saved_;
-};
+using test::IsaScope;
 
 enum class Pattern {
   kCausal,      // block n reads min(K, n - 1) chunks among 0..n-2 (DESIGN §2.5); other slots weigh 0

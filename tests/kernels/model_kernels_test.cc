@@ -4,18 +4,10 @@
 #include "support/test_util.h"
 
 #include "kernels/ops.h"
+#include "support/kernel_scopes.h"
 
 namespace drt::test {
 namespace {
-
-class KernelModeScope {
- public:
-  explicit KernelModeScope(KernelMode mode) : saved_(kernel_mode()) { set_kernel_mode(mode); }
-  ~KernelModeScope() { set_kernel_mode(saved_); }
-
- private:
-  KernelMode saved_;
-};
 
 struct LossAndGrads {
   double loss;

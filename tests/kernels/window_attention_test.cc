@@ -12,30 +12,15 @@
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/numeric_check.h"
 #include "kernels/ops.h"
+#include "support/kernel_scopes.h"
 
 namespace drt {
 namespace {
 
 namespace kc = kernels::cpu;
 
-// Selects one kernel variant for the lifetime of the scope.
-class IsaScope {
- public:
-  explicit IsaScope(kc::Isa isa) : saved_(kc::active_isa()) { kc::set_isa(isa); }
-  ~IsaScope() { kc::set_isa(saved_); }
-
- private:
-  kc::Isa saved_;
-};
-
-class KernelModeScope {
- public:
-  explicit KernelModeScope(KernelMode mode) : saved_(kernel_mode()) { set_kernel_mode(mode); }
-  ~KernelModeScope() { set_kernel_mode(saved_); }
-
- private:
-  KernelMode saved_;
-};
+using test::IsaScope;
+using test::KernelModeScope;
 
 at::Tensor alibi_slopes(int64_t heads) {
   auto h = torch::arange(1, heads + 1, torch::kDouble);
