@@ -2,13 +2,17 @@
 // `drt eval passkey`: passkey / multikey / multihop accuracy by context length and depth.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "apps/drt/commands.h"
 #include "core/args.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/corpus.h"
 #include "data/synthetic.h"
 #include "data/token_file.h"
@@ -16,8 +20,10 @@
 #include "eval/infer_bench.h"
 #include "eval/passkey.h"
 #include "eval/perplexity.h"
+#include "eval/rss.h"
 #include "io/file_util.h"
 #include "model/checkpoint.h"
+#include "viz/plot.h"
 
 namespace drt::cli {
 
@@ -101,27 +107,45 @@ int eval_passkey(int argc, char** argv) {
             "hit when the output contains the passkey. Writes JSON and a depth x length heatmap PNG.");
   args.required("model", "DIR", "model directory")
       .required("lengths", "LIST", "context lengths, comma-separated, k/m suffixes (4k,64k,1m,16m)")
-      .option("depths", "N", "needle depths, evenly spaced from 0 to 1", "10")
+      .option("depths", "N|LIST", "needle depths: N evenly spaced from 0 to 1, or a list of fractions (0.1,0.5)",
+              "10")
       .option("trials", "N", "samples per (length, depth)", "1")
       .option("task", "NAME", "passkey, multikey or multihop", "passkey")
-      .option("haystack", "kjv|filler|FILE", "filler text: the King James Bible, the repetitive passkey filler, "
-                                             "or a UTF-8 file",
+      .option("haystack", "kjv|brown|filler|FILE",
+              "filler text: the King James Bible, the Brown corpus, the repetitive passkey filler, or a UTF-8 file",
               "kjv")
+      .option("read", "spliced|full",
+              "spliced: read each length's haystack once and per sample only what its needle changes (exact, "
+              "O(layers x W) per sample); full: read every sample whole",
+              "spliced")
       .option("mode", "token|text", "teacher-forced answer tokens, or greedy generation", "token")
       .option("memory", "ram|disk:PATH", "chunk memory of the sessions", "ram")
       .option("memory-dtype", "fp32|fp16|bf16", "storage dtype of chunk K/V blocks", "fp32")
       .option("seed", "N", "sample seed", "0")
       .option("answer-length", "N", "digits in the passkey", "5")
       .option("json", "FILE", "write results here (and the heatmap next to it, .png)")
+      .flag("show", "print each sample's answer and the chunks retrieved for the question")
       .flag("quiet", "no progress line");
   if (!args.parse(argc, argv, 2)) return 0;
   const std::string model_dir = args.get("model");
   DrtLM model = load_model(model_dir);
   auto tokenizer = load_model_tokenizer(model_dir, model->config);
+  std::ostream* show = args.get_flag("show") ? &std::cout : nullptr;
   PasskeyOptions options;
   options.task = parse_synthetic_task(args.get("task"));
   for (const auto& part : split_commas(args.get("lengths"))) options.lengths.push_back(parse_count(part));
-  options.depths = args.get_int("depths");
+  const std::string depths = args.get("depths");
+  if (depths.find_first_of(".,") != std::string::npos) {
+    for (const auto& part : split_commas(depths)) {
+      char* end = nullptr;
+      const double d = std::strtod(part.c_str(), &end);
+      DRT_CHECK(end != part.c_str() && *end == '\0' && d >= 0 && d <= 1, "--depths: '", part,
+                "' is not a fraction in [0, 1]");
+      options.depth_list.push_back(d);
+    }
+  } else {
+    options.depths = args.get_int("depths");
+  }
   options.trials = args.get_int("trials");
   options.mode = parse_passkey_mode(args.get("mode"));
   options.seed = static_cast<uint64_t>(args.get_int("seed"));
@@ -133,6 +157,8 @@ int eval_passkey(int argc, char** argv) {
   std::string text;
   if (hay == "kjv") {
     for (const auto& doc : load_kjv()) text += doc.text + "\n";
+  } else if (hay == "brown") {
+    for (const auto& doc : load_brown()) text += doc.text + "\n";
   } else if (hay == "filler") {
     text = passkey_filler_text();
   } else {
@@ -142,12 +168,40 @@ int eval_passkey(int argc, char** argv) {
   std::vector<int64_t> haystack = tokenizer->encode(text);
   DRT_CHECK(!haystack.empty(), "the haystack ", hay, " is empty");
 
-  PasskeyReport report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options,
-                                     session_attempt(model, *tokenizer, options.mode, memory));
-  std::cout << report.table() << std::flush;
+  const std::string read = args.get("read");
+  DRT_CHECK(read == "spliced" || read == "full", "--read must be spliced or full, got '", read, "'");
+  // Both readings score the same samples: each length's samples overlay one haystack.
+  options.overlay = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  PasskeyReport report;
+  std::string how;
+  if (read == "spliced") {
+    SplicedPasskey spliced =
+        spliced_attempt(model, *tokenizer, haystack, options.task, options.mode, memory, options.progress, show);
+    report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options, spliced.attempt,
+                         spliced.prepare);
+    const SpliceStats& st = spliced.stats();
+    int64_t sample_total = 0;
+    for (const auto& cell : report.results) sample_total += cell.length * cell.trials;
+    how = str_cat("spliced read: ", format_count(st.haystack_tokens), " haystack tokens once + ",
+                  st.sample_tokens, " tokens for ", st.samples, " samples, instead of ", sample_total);
+  } else {
+    report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options,
+                         session_attempt(model, *tokenizer, options.mode, memory, show));
+    how = "full read of every sample";
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << report.table() << how << "; " << format_duration(secs) << ", peak RSS "
+            << static_cast<int64_t>(peak_rss_mib()) << " MiB\n"
+            << std::flush;
   if (args.has("json")) {
     const std::string path = args.get("json");
-    write_json(path, report.to_json());
+    nlohmann::json j = report.to_json();
+    j["read"] = read;
+    j["haystack"] = hay;
+    j["seconds"] = secs;
+    j["peak_rss_mib"] = peak_rss_mib();
+    write_json(path, j);
     std::string png = path;
     const auto dot = png.find_last_of('.'), slash = png.find_last_of('/');
     if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) png = png.substr(0, dot);
@@ -252,8 +306,84 @@ int cmd_bench_infer(int argc, char** argv) {
   return 0;
 }
 
+// Several results of one kind in one picture: passkey accuracy (mean over depths) or
+// perplexity by position bucket, against context length / position, one line per file.
+int eval_plot(int argc, char** argv) {
+  Args args("eval plot",
+            "Plot several `drt eval passkey --json` results (accuracy over all depths vs context length) or\n"
+            "several `drt eval ppl --json` results (perplexity vs position bucket) in one PNG, one line each.");
+  args.required("inputs", "LIST", "JSON result files, comma-separated (all passkey or all ppl)")
+      .option("labels", "LIST", "legend labels, comma-separated (default: the file names)")
+      .option("title", "TEXT", "plot title")
+      .required("out", "FILE", "PNG to write");
+  if (!args.parse(argc, argv, 2)) return 0;
+  const std::vector<std::string> inputs = split_commas(args.get("inputs"));
+  std::vector<std::string> labels = args.has("labels") ? split_commas(args.get("labels")) : inputs;
+  DRT_CHECK(labels.size() == inputs.size(), "--labels has ", labels.size(), " labels for ", inputs.size(), " inputs");
+  viz::LinePlot plot;
+  plot.log_x = true;
+  std::string kind;
+  std::map<double, std::string> ticks;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_text_file(inputs[i]));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str_cat(inputs[i], " is not JSON: ", e.what()));
+    }
+    const std::string k = j.contains("task") && j.contains("results") ? "passkey" : j.contains("buckets") ? "ppl" : "";
+    DRT_CHECK(!k.empty(), inputs[i], " is neither a `drt eval passkey` nor a `drt eval ppl` result");
+    DRT_CHECK(kind.empty() || kind == k, inputs[i], " is a ", k, " result; the others are ", kind);
+    kind = k;
+    viz::Series series;
+    series.label = labels[i];
+    series.points = true;
+    if (kind == "passkey") {
+      std::map<int64_t, std::pair<int64_t, int64_t>> by_length;  // length -> (correct, trials)
+      for (const auto& r : j["results"]) {
+        auto& [correct, trials] = by_length[r["length"].get<int64_t>()];
+        correct += r["correct"].get<int64_t>();
+        trials += r["trials"].get<int64_t>();
+      }
+      for (const auto& [length, ct] : by_length) {
+        series.x.push_back(static_cast<double>(length));
+        series.y.push_back(100.0 * static_cast<double>(ct.first) / static_cast<double>(std::max<int64_t>(1, ct.second)));
+        ticks[static_cast<double>(length)] = format_count(length);
+      }
+    } else {
+      for (const auto& b : j["buckets"]) {
+        if (b["tokens"].get<int64_t>() == 0) continue;
+        const double to = static_cast<double>(b["to"].get<int64_t>());
+        series.x.push_back(to);
+        series.y.push_back(b["ppl"].get<double>());
+        ticks[to] = format_count(b["to"].get<int64_t>());
+      }
+    }
+    plot.series.push_back(series);
+  }
+  if (kind == "passkey") {
+    plot.title = "passkey accuracy over all depths";
+    plot.x_label = "context length (tokens)";
+    plot.y_label = "accuracy (%)";
+    plot.y_min = 0;
+    plot.y_max = 100;
+  } else {
+    plot.title = "perplexity by position";
+    plot.x_label = "position bucket (up to, tokens)";
+    plot.y_label = "perplexity";
+  }
+  if (args.has("title")) plot.title = args.get("title");
+  for (const auto& [x, label] : ticks) {
+    plot.x_ticks.push_back(x);
+    plot.x_tick_labels.push_back(label);
+  }
+  viz::write_line_plot(args.get("out"), plot);
+  std::cout << "wrote " << args.get("out") << "\n";
+  return 0;
+}
+
 int cmd_eval(int argc, char** argv) {
-  const std::string usage = "usage: drt eval ppl|passkey [flags]   (drt eval <what> --help)";
+  const std::string usage = "usage: drt eval ppl|passkey|plot [flags]   (drt eval <what> --help)";
   if (argc < 2) {
     std::cerr << usage << "\n";
     return 2;
@@ -261,11 +391,12 @@ int cmd_eval(int argc, char** argv) {
   const std::string what = argv[1];
   if (what == "ppl") return eval_ppl(argc, argv);
   if (what == "passkey") return eval_passkey(argc, argv);
+  if (what == "plot") return eval_plot(argc, argv);
   if (what == "--help" || what == "-h") {
     std::cout << usage << "\n";
     return 0;
   }
-  throw Error(str_cat("unknown evaluation '", what, "' (expected ppl or passkey)"));
+  throw Error(str_cat("unknown evaluation '", what, "' (expected ppl, passkey or plot)"));
 }
 
 }  // namespace drt::cli

@@ -1,9 +1,11 @@
+#include <filesystem>
 #include <iostream>
 
 #include "apps/drt/commands.h"
 #include "config/model_config.h"
 #include "core/args.h"
 #include "core/error.h"
+#include "engine/model_files.h"
 #include "model/checkpoint.h"
 
 namespace drt::cli {
@@ -26,6 +28,35 @@ int cmd_init(int argc, char** argv) {
   for (const auto& p : model->parameters()) n += p.numel();
   std::cout << "wrote " << args.get("out") << " (" << n << " parameters, " << config.num_groups()
             << " retrieval groups)\n";
+  return 0;
+}
+
+int cmd_export(int argc, char** argv) {
+  Args args("export",
+            "Copy a model directory with its weights stored in another dtype (e.g. BF16, half the size), for\n"
+            "shipping: config.json, model.safetensors, and the tokenizer, training log and loss curve when\n"
+            "present. Not the optimizer or training state.");
+  args.required("model", "DIR", "model directory to read")
+      .required("out", "DIR", "model directory to write (must differ from --model)")
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "BF16");
+  if (!args.parse(argc, argv)) return 0;
+  namespace fs = std::filesystem;
+  const std::string in = args.get("model"), out = args.get("out");
+  std::error_code ec;
+  DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), "export: --out ", out, " is the model directory itself");
+  const std::string dt = args.get("dtype");
+  at::ScalarType dtype = dt == "F32" ? at::kFloat : dt == "F16" ? at::kHalf : dt == "BF16" ? at::kBFloat16 : at::kByte;
+  DRT_CHECK(dtype != at::kByte, "export: --dtype must be F32, F16 or BF16, got '", dt, "'");
+  DrtLM model = load_model(in);
+  auto tokenizer = load_model_tokenizer(in, model->config);
+  save_model(out, model, dtype);
+  tokenizer->save(out);
+  for (const char* name : {"train_log.jsonl", "loss.png"}) {
+    const fs::path from = fs::path(in) / name;
+    if (fs::exists(from)) fs::copy_file(from, fs::path(out) / name, fs::copy_options::overwrite_existing);
+  }
+  std::cout << "wrote " << out << " (weights as " << dt << ", "
+            << fs::file_size(fs::path(out) / "model.safetensors") / 1024 << " KiB)\n";
   return 0;
 }
 

@@ -17,6 +17,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"init", "write a randomly initialised model directory", drt::cli::cmd_init},
+    {"export", "copy a model directory with its weights in another dtype (e.g. BF16, for shipping)",
+     drt::cli::cmd_export},
     {"forward", "run the batch forward on token ids; write logits and retrievals (safetensors)",
      drt::cli::cmd_forward},
     {"prepare", "tokenize a corpus into token files + manifest", drt::cli::cmd_prepare},
@@ -24,7 +26,7 @@ const Command kCommands[] = {
     {"bench", "benchmarks: `drt bench kernels` (fused vs reference), `drt bench infer` (streaming)", drt::cli::cmd_bench},
     {"read", "read a text with a streaming session; save it as a memory file", drt::cli::cmd_read},
     {"generate", "generate text after a prompt and/or a loaded memory file", drt::cli::cmd_generate},
-    {"eval", "evaluate: `drt eval ppl` (perplexity by position), `drt eval passkey`", drt::cli::cmd_eval},
+    {"eval", "evaluate: `drt eval ppl` (perplexity by position), `drt eval passkey`, `drt eval plot`", drt::cli::cmd_eval},
 };
 
 void usage(std::ostream& os) {

@@ -103,9 +103,12 @@ SyntheticSample assemble(const Tokenizer& tokenizer, const std::vector<int64_t>&
   s.tokens.reserve(o.length);
   const auto hay = static_cast<int64_t>(haystack.size());
   int64_t hay_pos = static_cast<int64_t>(rng.below(hay));
+  const bool overlay = o.haystack_offset >= 0;
   int64_t filler_done = 0;
   auto add_filler = [&](int64_t until) {
     for (; filler_done < until; ++filler_done) {
+      // Overlaid: the haystack token of this very position (the needles hid the others).
+      if (overlay) hay_pos = (o.haystack_offset + static_cast<int64_t>(s.tokens.size())) % hay;
       const int64_t id = haystack[hay_pos];
       DRT_CHECK(id >= 0 && id < tokenizer.vocab_size(), "synthetic task: haystack token ", hay_pos, " is id ", id,
                 ", outside the ", tokenizer.spec(), " vocabulary (", tokenizer.vocab_size(), ")");

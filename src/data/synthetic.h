@@ -43,6 +43,12 @@ struct SyntheticOptions {
   int64_t keys = 4;           // multikey: needles in the haystack, 1..26
   int64_t answer_length = 5;  // digits
   uint64_t seed = 0;          // same seed, same sample
+  // -1: the filler starts at a seeded offset of the haystack and the needles are inserted
+  // into it. >= 0: token i of the sample is haystack[(offset + i) % size] wherever no
+  // needle or the tail is written over it, so samples of one offset and length share
+  // their haystack position by position and differ only where they hold needles (what
+  // the spliced passkey evaluation, eval/passkey.h, reads once and reuses).
+  int64_t haystack_offset = -1;
 };
 
 struct SyntheticSample {

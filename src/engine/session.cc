@@ -296,7 +296,7 @@ at::Tensor Session::read(const int64_t* tokens, int64_t n, Logits which) {
   return {};
 }
 
-// ---------------------------------------------------------------- memory files
+// ---------------------------------------------------------------- spliced starts
 
 namespace {
 at::Tensor cache_tensor(const at::Tensor& t, const ModelConfig& c) {
@@ -304,6 +304,42 @@ at::Tensor cache_tensor(const at::Tensor& t, const ModelConfig& c) {
   return torch::empty({1, 0, c.num_attention_heads, c.head_dim()}, torch::kFloat32);
 }
 }  // namespace
+
+
+std::vector<std::pair<at::Tensor, at::Tensor>> Session::lower_window() const {
+  std::vector<std::pair<at::Tensor, at::Tensor>> out;
+  for (const auto& cache : lower_cache_)
+    out.emplace_back(cache_tensor(cache.keys(), model_->config), cache_tensor(cache.values(), model_->config));
+  return out;
+}
+
+Session Session::start_from(DrtLM model, SessionStart start, SessionOptions options) {
+  const ModelConfig& c = model->config;
+  const int64_t S = c.enc_chunk_size, chunks = start.text_tokens / S;
+  DRT_CHECK(start.text_tokens >= 0 && start.text_tokens % S == 0, "session start: ", start.text_tokens,
+            " text tokens is not a whole number of chunks (S = ", S, ")");
+  DRT_CHECK(start.memory != nullptr, "session start: no chunk memory given");
+  DRT_CHECK(static_cast<int64_t>(start.lower_window.size()) == c.num_lower_layers(), "session start: ",
+            start.lower_window.size(), " lower window caches for ", c.num_lower_layers(), " lower layers");
+  const int64_t expected = c.retrieval ? chunks : 0;
+  DRT_CHECK(start.memory->size() == expected, "session start: the chunk memory holds ", start.memory->size(),
+            " chunks, expected ", expected);
+  DRT_CHECK(!c.retrieval || (start.landmarks.defined() && start.landmarks.dim() == 2 &&
+                             start.landmarks.size(0) == chunks && start.landmarks.size(1) == c.hidden_size),
+            "session start: landmark keys must be [", chunks, ", ", c.hidden_size, "]");
+  const ChunkShape shape = start.memory->shape();
+  Session s(std::move(model), std::make_unique<RamChunkStore>(shape), options);
+  s.memory_ = std::move(start.memory);
+  if (expected > 0) s.append_landmarks(start.landmarks.to(torch::kFloat32));
+  for (size_t i = 0; i < s.lower_cache_.size(); ++i)
+    s.lower_cache_[i].restore(start.lower_window[i].first, start.lower_window[i].second);
+  s.tokens_ = std::move(start.tokens);
+  s.text_tokens_ = start.text_tokens;
+  s.positions_ = start.text_tokens + chunks;
+  return s;
+}
+
+// ---------------------------------------------------------------- memory files
 
 void Session::save(const std::string& path) {
   const ModelConfig& c = model_->config;

@@ -47,6 +47,21 @@ struct RetrievalEvent {
   std::vector<float> weights;   // softmax of their scores
 };
 
+// A state to start a session from other than the empty one (the spliced passkey
+// evaluation, eval/passkey.h, builds these): `text_tokens` (a multiple of S) already read,
+// with the chunk memory and landmark keys of their chunks and the lower stack's window
+// caches at that point. The upper groups start with empty window caches and no served
+// retrieval, so their outputs are exact only once (upper layers) x W positions have been
+// read; the caller reads that far before it uses logits. Why this is enough: chunk memory
+// and landmark keys come from the lower stack alone, whose window caches are given.
+struct SessionStart {
+  int64_t text_tokens = 0;
+  std::unique_ptr<ChunkStore> memory;  // text_tokens / S blocks (DRT), empty (baseline)
+  at::Tensor landmarks;                // [text_tokens / S, d] float32 (DRT), or undefined
+  std::vector<std::pair<at::Tensor, at::Tensor>> lower_window;  // per lower layer: K, V [1, n, H, D]
+  std::vector<int32_t> tokens;  // the text before, for retrieval callbacks (may be empty)
+};
+
 struct SessionOptions {
   // Text tokens per internal batch (bounds activation memory while reading).
   int64_t prefill_tokens = 1024;
@@ -91,6 +106,11 @@ class Session {
   // new chunks go to `tail` (its dtype is replaced by the file's). Throws naming the
   // problem for another model's file, a truncated or corrupt file or another version.
   static Session load(DrtLM model, const std::string& path, MemorySpec tail, SessionOptions options = {});
+
+  // Starts from `start` (see SessionStart for what is exact).
+  static Session start_from(DrtLM model, SessionStart start, SessionOptions options = {});
+  // Copies of the lower stack's window caches (K, V per lower layer), for a SessionStart.
+  std::vector<std::pair<at::Tensor, at::Tensor>> lower_window() const;
 
   // A hash of the model's config and weights (hex), as written in memory files.
   const std::string& model_hash();

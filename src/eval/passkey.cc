@@ -4,10 +4,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ostream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "data/rng.h"
 #include "engine/generate.h"
 #include "viz/plot.h"
 
@@ -81,34 +85,303 @@ std::string PasskeyReport::table() const {
   return os.str();
 }
 
-PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory) {
-  return [model, &tokenizer, mode, memory](const SyntheticSample& sample) mutable {
-    torch::NoGradGuard no_grad;
-    const ModelConfig& c = model->config;
-    Session session(model, make_chunk_store(memory, c.enc_chunk_size, c.hidden_size));
-    const auto A = static_cast<int64_t>(sample.answer.size());
-    const auto T = static_cast<int64_t>(sample.tokens.size());
-    // Everything before the answer: haystack, needles, question.
-    auto last = session.read(sample.tokens.data(), T - A, Logits::kLast);
-    if (mode == PasskeyMode::kToken) {
-      // Teacher forcing: the answer's own tokens give the predictions after the first.
-      auto rest = session.read(sample.tokens.data() + (T - A), A - 1, Logits::kAll);
-      auto logits = A > 1 ? torch::cat({last.unsqueeze(0), rest}, 0) : last.unsqueeze(0);
-      return token_mode_hit(logits, sample.answer);
-    }
+namespace {
+
+// Text of tokens for one line of output: newlines shown as spaces.
+std::string one_line(const Tokenizer& tokenizer, const std::vector<int64_t>& tokens) {
+  std::string text = tokenizer.decode(tokens);
+  for (char& ch : text)
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  return text;
+}
+
+// Reads sample tokens [from, T - A) into `session` (which has read [0, from)) and scores
+// the answer in `mode`. With `show`, prints the model's answer and what the question's
+// chunk was served by retrieval.
+bool score_sample(Session& session, const SyntheticSample& sample, int64_t from, PasskeyMode mode,
+                  const Tokenizer& tokenizer, std::ostream* show) {
+  const auto A = static_cast<int64_t>(sample.answer.size());
+  const auto T = static_cast<int64_t>(sample.tokens.size());
+  const int64_t S = session.config().enc_chunk_size;
+  const int64_t question_chunk = (T - 1) / S;
+  std::vector<RetrievalEvent> served;  // the retrievals serving the question's chunk
+  if (show)
+    session.set_retrieval_callback([&](const RetrievalEvent& e) {
+      if (e.chunk == question_chunk - 1) served.push_back(e);
+    });
+  const auto t0 = std::chrono::steady_clock::now();
+  // Everything before the answer: haystack, needles, question.
+  auto last = session.read(sample.tokens.data() + from, T - A - from, Logits::kLast);
+  const double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bool hit = false;
+  std::vector<int64_t> answered;
+  if (mode == PasskeyMode::kToken) {
+    // Teacher forcing: the answer's own tokens give the predictions after the first.
+    auto rest = session.read(sample.tokens.data() + (T - A), A - 1, Logits::kAll);
+    auto logits = A > 1 ? torch::cat({last.unsqueeze(0), rest}, 0) : last.unsqueeze(0);
+    hit = token_mode_hit(logits, sample.answer);
+    auto best = logits.argmax(1).contiguous();
+    for (int64_t i = 0; i < A; ++i) answered.push_back(best[i].item<int64_t>());
+  } else {
     GenerateOptions options;
     options.max_new = A + 2;
     options.sampling.greedy = true;
-    const std::vector<int64_t> generated = generate(session, options);
-    return text_mode_hit(tokenizer.decode(generated), tokenizer.decode(sample.answer));
+    answered = generate(session, options);
+    hit = text_mode_hit(tokenizer.decode(answered), tokenizer.decode(sample.answer));
+  }
+  if (show) {
+    std::ostream& os = *show;
+    const int64_t needle_chunk = sample.needle_pos / S;
+    char rate[96];
+    std::snprintf(rate, sizeof rate, "%.1f s, %.0f tokens/s", read_s, read_s > 0 ? (T - A - from) / read_s : 0.0);
+    os << "sample: " << T << " tokens, needle at token " << sample.needle_pos << " (chunk " << needle_chunk << ", "
+       << T - sample.needle_pos << " tokens before the answer); read " << T - A - from << " tokens in " << rate
+       << "\n";
+    os << "  passkey " << one_line(tokenizer, sample.answer) << "  model's answer " << one_line(tokenizer, answered)
+       << "  -> " << (hit ? "right" : "wrong") << "\n";
+    for (const auto& e : served) {
+      os << "  group " << e.group << ": chunk " << e.chunk << " retrieved for the question's chunk " << question_chunk
+         << ":";
+      int64_t rank = -1;
+      for (size_t i = 0; i < e.chunks.size(); ++i) {
+        char w[48];
+        std::snprintf(w, sizeof w, " %lld (%.2f)", static_cast<long long>(e.chunks[i]), e.weights[i]);
+        os << w;
+        if (e.chunks[i] == needle_chunk || e.chunks[i] == needle_chunk + 1) rank = rank < 0 ? int64_t(i) : rank;
+      }
+      os << (rank >= 0 ? "  [the needle's chunk (or the next) ranks " + std::to_string(rank + 1) + "]"
+                       : "  [the needle's chunk not among them]")
+         << "\n";
+      if (!e.chunks.empty())
+        os << "    best: chunk " << e.chunks[0] << " \"" << one_line(tokenizer, session.chunk_tokens(e.chunks[0]))
+           << "\"\n";
+    }
+    os << std::flush;
+  }
+  return hit;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory,
+                               std::ostream* show) {
+  return [model, &tokenizer, mode, memory, show](const SyntheticSample& sample) mutable {
+    torch::NoGradGuard no_grad;
+    const ModelConfig& c = model->config;
+    Session session(model, make_chunk_store(memory, c.enc_chunk_size, c.hidden_size));
+    return score_sample(session, sample, 0, mode, tokenizer, show);
   };
 }
 
+namespace {
+
+// The state a spliced evaluation shares between prepare (one haystack per length) and
+// attempt (one sample).
+struct SpliceState {
+  DrtLM model = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  std::vector<int64_t> haystack;
+  SyntheticTask task = SyntheticTask::kPasskey;
+  MemorySpec memory;
+  bool progress = true;
+  std::shared_ptr<SpliceStats> stats = std::make_shared<SpliceStats>();
+
+  // Geometry (chunks): a changed chunk changes the memory of the next `reach` chunks too;
+  // a session started `cold` chunks before the end gives exact logits at the question.
+  int64_t S = 0, reach = 0, cold = 0;
+
+  // The current length.
+  int64_t length = -1, offset = 0, chunks = 0, start = 0;  // start: where the last span begins
+  std::unique_ptr<Session> base;                            // read the haystack to `start`
+  at::Tensor landmarks;                                     // [start, d] (DRT)
+  std::map<int64_t, std::vector<std::pair<at::Tensor, at::Tensor>>> windows;  // chunk -> lower caches
+
+  int64_t hay(int64_t i) const {
+    return haystack[static_cast<size_t>((offset + i) % static_cast<int64_t>(haystack.size()))];
+  }
+
+  // Runs of chunks whose memory a sample changes: [first, last] each, merged so that
+  // the lower caches at a run's first chunk are the haystack's.
+  std::vector<std::pair<int64_t, int64_t>> runs(const SyntheticSample& sample) const {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (int64_t c = 0; c < chunks; ++c) {
+      bool dirty = false;
+      for (int64_t i = c * S; i < (c + 1) * S && !dirty; ++i) dirty = sample.tokens[static_cast<size_t>(i)] != hay(i);
+      if (!dirty) continue;
+      if (!out.empty() && c <= out.back().second + 1) out.back().second = std::max(out.back().second, c + reach);
+      else out.emplace_back(c, c + reach);
+    }
+    return out;
+  }
+
+  // Where the final session starts for these runs, and the runs patched before it.
+  int64_t final_start(const std::vector<std::pair<int64_t, int64_t>>& rs, size_t* patched) const {
+    size_t n = 0;
+    int64_t z = start;
+    for (const auto& r : rs) {
+      if (r.second < start) {
+        ++n;
+        continue;
+      }
+      z = std::min(z, r.first);
+      break;
+    }
+    if (patched) *patched = n;
+    return z;
+  }
+
+  SessionStart start_at(int64_t chunk, const SyntheticSample& sample, std::unique_ptr<PatchedChunkStore> store,
+                        const at::Tensor& lm) const {
+    SessionStart st;
+    st.text_tokens = chunk * S;
+    st.memory = std::move(store);
+    st.landmarks = lm;
+    st.lower_window = windows.at(chunk);
+    st.tokens.assign(sample.tokens.begin(), sample.tokens.begin() + chunk * S);
+    return st;
+  }
+
+  std::unique_ptr<PatchedChunkStore> view(int64_t count) const {
+    const ChunkStore& m = base->memory();
+    MemorySpec ram;
+    ram.dtype = m.shape().dtype;
+    return std::make_unique<PatchedChunkStore>(m, model->config.retrieval ? count : 0,
+                                               make_chunk_store(ram, S, model->config.hidden_size));
+  }
+
+  void prepare(int64_t len, const std::vector<SyntheticOptions>& samples) {
+    torch::NoGradGuard no_grad;
+    DRT_CHECK(!samples.empty() && samples.front().haystack_offset >= 0,
+              "spliced passkey evaluation: the samples must overlay one haystack (PasskeyOptions::overlay)");
+    const ModelConfig& c = model->config;
+    length = len;
+    offset = samples.front().haystack_offset;
+    chunks = len / S;
+    start = std::max<int64_t>(0, chunks - cold);
+    base.reset();
+    windows.clear();
+    // Where sessions will start: each patched run's first chunk and each final start.
+    std::set<int64_t> needed = {start};
+    for (const auto& o : samples) {
+      DRT_CHECK(o.haystack_offset == offset, "spliced passkey evaluation: samples of one length overlay different "
+                                             "haystack offsets");
+      const SyntheticSample sample = make_synthetic(task, *tokenizer, haystack, o);
+      const auto rs = runs(sample);
+      size_t patched = 0;
+      needed.insert(final_start(rs, &patched));
+      for (size_t i = 0; i < patched; ++i) needed.insert(rs[i].first);
+    }
+    base = std::make_unique<Session>(model, make_chunk_store(memory, S, c.hidden_size));
+    std::vector<int64_t> text(static_cast<size_t>(start * S));
+    for (int64_t i = 0; i < start * S; ++i) text[static_cast<size_t>(i)] = hay(i);
+    Progress bar("haystack " + format_count(len), start * S, 0, "tok", !progress);
+    for (int64_t chunk : needed) {
+      const int64_t from = base->text_tokens();
+      // Bounded pieces, so the progress line moves during a million-token read.
+      for (int64_t at = from; at < chunk * S;) {
+        const int64_t take = std::min<int64_t>(chunk * S - at, 64 * 1024);
+        base->read(text.data() + at, take, Logits::kNone);
+        at += take;
+        bar.update(at, "reading the haystack once for all samples of this length");
+      }
+      windows[chunk] = base->lower_window();
+    }
+    bar.finish();
+    landmarks = c.retrieval ? base->landmarks() : at::Tensor();
+    stats->haystack_tokens += start * S;
+  }
+
+  Session start_for(const SyntheticSample& sample, int64_t* from) {
+    torch::NoGradGuard no_grad;
+    DRT_CHECK(static_cast<int64_t>(sample.tokens.size()) == length,
+              "spliced passkey evaluation: a sample of a length that was not prepared");
+    const ModelConfig& c = model->config;
+    const auto rs = runs(sample);
+    size_t patched = 0;
+    const int64_t z = final_start(rs, &patched);
+    auto store = view(z);
+    at::Tensor lm = c.retrieval ? landmarks.narrow(0, 0, z).clone() : at::Tensor();
+    for (size_t i = 0; c.retrieval && i < patched; ++i) {
+      // Re-encode the run's chunks: a session started at its first chunk (whose lower
+      // caches are the haystack's) reads the sample through the run's last chunk.
+      const auto [first, last] = rs[i];
+      Session run = Session::start_from(model, start_at(first, sample, view(first), landmarks.narrow(0, 0, first)));
+      run.read(sample.tokens.data() + first * S, (last + 1 - first) * S, Logits::kNone);
+      for (int64_t chunk = first; chunk <= last; ++chunk) store->patch(chunk, run.memory(), chunk);
+      lm.narrow(0, first, last + 1 - first).copy_(run.landmarks().narrow(0, first, last + 1 - first));
+      stats->sample_tokens += (last + 1 - first) * S;
+    }
+    stats->sample_tokens += length - z * S;
+    stats->samples += 1;
+    *from = z * S;
+    return Session::start_from(model, start_at(z, sample, std::move(store), lm));
+  }
+};
+
+}  // namespace
+
+struct SplicedReader::State : SpliceState {};
+
+SplicedReader::SplicedReader(DrtLM model, const Tokenizer& tokenizer, std::vector<int64_t> haystack,
+                             SyntheticTask task, const MemorySpec& memory, bool progress)
+    : state_(std::make_unique<State>()) {
+  State& st = *state_;
+  const ModelConfig& c = model->config;
+  DRT_CHECK(c.slide_window > 0, "spliced passkey evaluation needs a sliding-window model (slide_window > 0); use "
+                                "--read full");
+  st.model = model;
+  st.tokenizer = &tokenizer;
+  st.haystack = std::move(haystack);
+  st.task = task;
+  st.memory = memory;
+  st.progress = progress;
+  st.S = c.enc_chunk_size;
+  const int64_t L = c.block_size(), W = c.slide_window;
+  int64_t layers = 0;
+  for (int64_t n : c.decoder_layers) layers += n;
+  const int64_t lower = c.num_lower_layers(), upper = layers - lower;
+  st.reach = ceil_div(lower * W, L);
+  st.cold = ceil_div(upper * W, L) + 1;
+}
+
+SplicedReader::~SplicedReader() = default;
+
+void SplicedReader::prepare(int64_t length, const std::vector<SyntheticOptions>& samples) {
+  state_->prepare(length, samples);
+}
+
+Session SplicedReader::start(const SyntheticSample& sample, int64_t* from) { return state_->start_for(sample, from); }
+
+const SpliceStats& SplicedReader::stats() const { return *state_->stats; }
+
+SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                               SyntheticTask task, PasskeyMode mode, const MemorySpec& memory, bool progress,
+                               std::ostream* show) {
+  auto reader = std::make_shared<SplicedReader>(model, tokenizer, haystack, task, memory, progress);
+  SplicedPasskey out;
+  out.reader = reader;
+  out.prepare = [reader](int64_t length, const std::vector<SyntheticOptions>& samples) {
+    reader->prepare(length, samples);
+  };
+  out.attempt = [reader, mode, &tokenizer, show](const SyntheticSample& sample) {
+    torch::NoGradGuard no_grad;
+    int64_t from = 0;
+    Session session = reader->start(sample, &from);
+    return score_sample(session, sample, from, mode, tokenizer, show);
+  };
+  return out;
+}
+
 PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack, int64_t chunk_size,
-                          const PasskeyOptions& options, const PasskeyAttempt& attempt) {
+                          const PasskeyOptions& options, const PasskeyAttempt& attempt,
+                          const PasskeyPrepare& prepare) {
   DRT_CHECK(!options.lengths.empty(), "passkey: no --lengths given");
   DRT_CHECK(options.trials >= 1, "--trials must be at least 1, got ", options.trials);
-  const std::vector<double> depths = depth_values(options.depths);
+  DRT_CHECK(!haystack.empty(), "passkey: the haystack is empty");
+  const std::vector<double> depths = options.depth_list.empty() ? depth_values(options.depths) : options.depth_list;
+  for (double d : depths) DRT_CHECK(d >= 0 && d <= 1, "passkey: depth ", d, " is not in [0, 1]");
   std::vector<int64_t> lengths;
   int64_t total = 0;
   for (int64_t n : options.lengths) {
@@ -122,9 +395,13 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
   Progress progress("passkey", total, 0, "tok", !options.progress);
   const auto t0 = std::chrono::steady_clock::now();
   int64_t done = 0, sample_index = 0;
-  for (int64_t length : lengths) {
-    for (double depth : depths) {
-      PasskeyCell cell{length, depth, 0, 0};
+  for (size_t li = 0; li < lengths.size(); ++li) {
+    const int64_t length = lengths[li];
+    // Every sample of this length: depth-major, then trial.
+    std::vector<SyntheticOptions> samples;
+    SplitMix64 offset_rng(options.seed * 0x9E3779B97F4A7C15ULL + li + 1);
+    const auto offset = static_cast<int64_t>(offset_rng.below(haystack.size()));
+    for (double depth : depths)
       for (int64_t trial = 0; trial < options.trials; ++trial) {
         SyntheticOptions so;
         so.length = length;
@@ -132,6 +409,14 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         so.depth = depth;
         so.answer_length = options.answer_length;
         so.seed = options.seed * 1000003ULL + static_cast<uint64_t>(sample_index++);
+        if (options.overlay) so.haystack_offset = offset;
+        samples.push_back(so);
+      }
+    if (prepare) prepare(length, samples);
+    for (size_t di = 0; di < depths.size(); ++di) {
+      PasskeyCell cell{length, depths[di], 0, 0};
+      for (int64_t trial = 0; trial < options.trials; ++trial) {
+        const SyntheticOptions& so = samples[di * static_cast<size_t>(options.trials) + static_cast<size_t>(trial)];
         SyntheticSample sample = make_synthetic(options.task, tokenizer, haystack, so);
         cell.trials += 1;
         if (attempt(sample)) cell.correct += 1;
@@ -139,7 +424,7 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char status[160];
         std::snprintf(status, sizeof status, "length %s depth %.2f  acc %.1f%%  %.0f tok/s",
-                      format_count(length).c_str(), depth, 100 * cell.accuracy(), secs > 0 ? done / secs : 0.0);
+                      format_count(length).c_str(), depths[di], 100 * cell.accuracy(), secs > 0 ? done / secs : 0.0);
         progress.update(done, status);
       }
       report.results.push_back(cell);

@@ -7,12 +7,27 @@
 //   text mode   greedy generation after the question: a hit when the generated text
 //               contains the passkey
 //
+// Spliced reading (spliced_attempt, `drt eval passkey --read spliced`): the samples of
+// one length overlay one haystack (SyntheticOptions::haystack_offset) and differ only
+// where their needles and question are. A chunk's memory and landmark key come from the
+// lower stack alone, whose window reaches (lower layers) x W positions back, so a needle
+// changes the memory of its own chunks and the next ceil(lower x W / (S+1)) only; the
+// upper groups' outputs at the question depend on the last (upper layers) x W positions
+// and on retrievals over the memory. So the haystack is read once per length, with the
+// lower stack's window caches kept at the chunks where needles start; each sample then
+// re-encodes only the chunks its needles change (a session started at the needle) and
+// reads the last (upper layers) x W positions (a session started there over the spliced
+// memory). The logits equal a full read of the sample (tests/model/test_passkey_splice.cc),
+// at O(layers x W) tokens per sample instead of O(length).
+//
 // Results: accuracy per (length, depth), JSON and a depth x length heatmap.
 #pragma once
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,11 +45,16 @@ struct PasskeyOptions {
   SyntheticTask task = SyntheticTask::kPasskey;
   std::vector<int64_t> lengths;  // context lengths in tokens (rounded up to whole chunks)
   int64_t depths = 10;           // needle depths, evenly spaced over [0, 1]
+  std::vector<double> depth_list;  // or exactly these depths, when not empty
   int64_t trials = 1;            // samples per (length, depth)
   PasskeyMode mode = PasskeyMode::kToken;
   uint64_t seed = 0;
   int64_t answer_length = 5;  // digits
   bool progress = true;       // a progress line on stderr (tokens/s, ETA)
+  // The samples of one length overlay one haystack (at a seeded offset per length)
+  // instead of each taking its own: what spliced reading needs, and the full read of the
+  // same samples that checks it.
+  bool overlay = false;
 };
 
 struct PasskeyCell {
@@ -67,11 +87,58 @@ using PasskeyAttempt = std::function<bool(const SyntheticSample&)>;
 
 // The model's attempt: a new Session (chunk memory per `memory`) reads the sample and
 // is scored in `mode`.
-PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory);
+// With `show`, each sample's answer and the retrievals that served the question's chunk
+// (with the best chunk's text) are printed there.
+PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory,
+                               std::ostream* show = nullptr);
 
-// Builds every sample from `haystack` (filler token ids) and scores it with `attempt`.
+// Called once per length before its samples are attempted, with every sample's options.
+using PasskeyPrepare = std::function<void(int64_t length, const std::vector<SyntheticOptions>& samples)>;
+
+// Counts of what a spliced evaluation read.
+struct SpliceStats {
+  int64_t haystack_tokens = 0;  // read once per length
+  int64_t sample_tokens = 0;    // re-read per sample (needle chunks + the last window span)
+  int64_t samples = 0;
+};
+
+// Spliced reading (see the top of this file).
+class SplicedReader {
+ public:
+  // Haystack sessions keep their chunk memory per `memory` (a disk path is reused per
+  // length); per-sample sessions keep their few new chunks in RAM.
+  SplicedReader(DrtLM model, const Tokenizer& tokenizer, std::vector<int64_t> haystack, SyntheticTask task,
+                const MemorySpec& memory, bool progress);
+  ~SplicedReader();
+  // Reads the haystack the samples of one length overlay (their haystack_offset >= 0).
+  void prepare(int64_t length, const std::vector<SyntheticOptions>& samples);
+  // A session in the state of a full read of sample tokens [0, *from), as far as the
+  // logits at the end of the sample can tell: read the rest of the sample into it.
+  Session start(const SyntheticSample& sample, int64_t* from);
+  const SpliceStats& stats() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+struct SplicedPasskey {
+  PasskeyPrepare prepare;  // reads the haystack of a length
+  PasskeyAttempt attempt;  // scores one sample of it
+  std::shared_ptr<SplicedReader> reader;
+  const SpliceStats& stats() const { return reader->stats(); }
+};
+
+// A SplicedReader as run_passkey's prepare and attempt (its options need overlay set).
+SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                               SyntheticTask task, PasskeyMode mode, const MemorySpec& memory, bool progress,
+                               std::ostream* show = nullptr);
+
+// Builds every sample from `haystack` (filler token ids) and scores it with `attempt`
+// (after `prepare`, if given, has seen the samples of each length).
 PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack, int64_t chunk_size,
-                          const PasskeyOptions& options, const PasskeyAttempt& attempt);
+                          const PasskeyOptions& options, const PasskeyAttempt& attempt,
+                          const PasskeyPrepare& prepare = {});
 
 // Depth (rows) x length (columns) accuracy heatmap as PNG.
 void write_passkey_heatmap(const std::string& path, const PasskeyReport& report);

@@ -277,6 +277,52 @@ void LayeredChunkStore::copy_block(int64_t id, uint8_t* k_out, uint8_t* v_out) c
   else tail_->copy_block(id - nb, k_out, v_out);
 }
 
+// ---------------------------------------------------------------- patched
+
+PatchedChunkStore::PatchedChunkStore(const ChunkStore& base, int64_t count, std::unique_ptr<ChunkStore> tail)
+    : base_(base), count_(count), tail_(std::move(tail)) {
+  DRT_CHECK(count >= 0 && count <= base.size(), "chunk memory: a patched view of ", count, " chunks over a base of ",
+            base.size());
+  const ChunkShape &a = base_.shape(), &b = tail_->shape();
+  DRT_CHECK(a.chunk_size == b.chunk_size && a.hidden == b.hidden && a.dtype == b.dtype,
+            "chunk memory: the tail's storage differs from the base's");
+  DRT_CHECK(tail_->size() == 0, "chunk memory: the tail of a patched memory must start empty");
+}
+
+void PatchedChunkStore::patch(int64_t id, const ChunkStore& from, int64_t from_id) {
+  DRT_CHECK(id >= 0 && id < count_, "chunk memory: patch of chunk ", id, " outside the base view [0, ", count_, ")");
+  DRT_CHECK(from.shape().block_bytes() == shape().block_bytes() && from.shape().dtype == shape().dtype,
+            "chunk memory: a patch must have the base's storage");
+  std::vector<uint8_t>& block = patches_[id];
+  block.resize(static_cast<size_t>(shape().block_bytes()));
+  from.read_raw(from_id, 1, block.data());
+}
+
+void PatchedChunkStore::read_raw(int64_t first, int64_t count, void* out) const {
+  check_range("read", first, count, size());
+  const int64_t bb = shape().block_bytes();
+  auto* o = static_cast<uint8_t*>(out);
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t id = first + i;
+    if (id >= count_) {
+      tail_->read_raw(id - count_, count - i, o + i * bb);  // the rest is in the tail
+      return;
+    }
+    auto it = patches_.find(id);
+    if (it != patches_.end()) std::memcpy(o + i * bb, it->second.data(), static_cast<size_t>(bb));
+    else base_.read_raw(id, 1, o + i * bb);
+  }
+}
+
+void PatchedChunkStore::copy_block(int64_t id, uint8_t* k_out, uint8_t* v_out) const {
+  if (id >= count_) return tail_->copy_block(id - count_, k_out, v_out);
+  auto it = patches_.find(id);
+  if (it == patches_.end()) return base_.copy_block(id, k_out, v_out);
+  const int64_t half = shape().block_bytes() / 2;
+  std::memcpy(k_out, it->second.data(), static_cast<size_t>(half));
+  std::memcpy(v_out, it->second.data() + half, static_cast<size_t>(half));
+}
+
 // ---------------------------------------------------------------- spec
 
 MemorySpec MemorySpec::parse(const std::string& text, const std::string& dtype) {

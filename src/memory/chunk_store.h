@@ -17,6 +17,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -145,6 +146,29 @@ class LayeredChunkStore : public ChunkStore {
 
  private:
   std::unique_ptr<ChunkStore> base_, tail_;
+};
+
+// Chunks 0..count-1 of a shared `base` (not owned; it must outlive this store and not
+// change), except those replaced by patches, then chunks from `tail` (which receives
+// appends). A spliced passkey evaluation (eval/passkey.h) builds one per trial: the
+// haystack's chunk memory, encoded once, with the few chunks that the needle changed.
+class PatchedChunkStore : public ChunkStore {
+ public:
+  PatchedChunkStore(const ChunkStore& base, int64_t count, std::unique_ptr<ChunkStore> tail);
+  const ChunkShape& shape() const override { return base_.shape(); }
+  int64_t size() const override { return count_ + tail_->size(); }
+  void append(const at::Tensor& k, const at::Tensor& v) override { tail_->append(k, v); }
+  void read_raw(int64_t first, int64_t count, void* out) const override;
+  std::string describe() const override { return "patched " + base_.describe() + " + " + tail_->describe(); }
+  void copy_block(int64_t id, uint8_t* k_out, uint8_t* v_out) const override;
+  // Chunk `id` (< count) reads as block `from_id` of `from` (copied now; same storage).
+  void patch(int64_t id, const ChunkStore& from, int64_t from_id);
+
+ private:
+  const ChunkStore& base_;
+  int64_t count_;
+  std::unique_ptr<ChunkStore> tail_;
+  std::map<int64_t, std::vector<uint8_t>> patches_;  // chunk id -> raw block
 };
 
 // What `--memory ram|disk:PATH` and `--memory-dtype` ask for.
