@@ -71,6 +71,7 @@ int eval_ppl(int argc, char** argv) {
   options.bos_id = args.get_flag("no-bos") ? -1 : c.bos_id;
   options.progress = !args.get_flag("quiet");
 
+  const auto t0 = std::chrono::steady_clock::now();
   PerplexityResult result;
   if (args.has("data")) {
     TokenFile valid = TokenFile::open(args.get("data"), "valid");
@@ -91,9 +92,15 @@ int eval_ppl(int argc, char** argv) {
     options.expected_tokens = static_cast<int64_t>(doc.size());
     result = evaluate_perplexity(model, 1, [&](int64_t) { return doc; }, options);
   }
-  std::cout << result.table() << std::flush;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << result.table() << format_duration(secs) << ", peak RSS " << static_cast<int64_t>(peak_rss_mib())
+            << " MiB\n"
+            << std::flush;
   if (args.has("json")) {
-    write_json(args.get("json"), result.to_json());
+    nlohmann::json j = result.to_json();
+    j["seconds"] = secs;
+    j["peak_rss_mib"] = peak_rss_mib();
+    write_json(args.get("json"), j);
     std::cout << "wrote " << args.get("json") << "\n";
   }
   return 0;

@@ -63,6 +63,10 @@ int cmd_train(int argc, char** argv) {
       .option("batch", "B", "samples per rank per micro-step", "4")
       .option("accum", "N", "micro-steps (gradient accumulation) per optimizer step", "1")
       .option("task", "TASK", "lm | passkey | multikey | multihop | mix:lm=0.5,passkey=0.5", "lm")
+      .option("loss-weighting", "sample|token",
+              "sample: each sample's mean over its scored tokens, averaged over samples (a mix's fractions "
+              "are gradient shares); token: one mean over every scored token",
+              "sample")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")
       .option("warmup", "N", "linear warm-up steps (default 2% of --steps)", "-1")
@@ -92,6 +96,7 @@ int cmd_train(int argc, char** argv) {
   o.batch = args.get_int("batch");
   o.accum = args.get_int("accum");
   o.task = args.get("task");
+  o.loss_weighting = args.get("loss-weighting");
   o.lr = args.get_double("lr");
   o.min_lr = args.get_double("min-lr");
   o.warmup = args.get_int("warmup");

@@ -156,10 +156,28 @@ nlohmann::json options_json(const TrainOptions& o) {
   return {{"seq_len", o.seq_len}, {"batch", o.batch},   {"accum", o.accum},       {"task", o.task},
           {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
-          {"weight_decay", o.weight_decay}};
+          {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}};
 }
 
 }  // namespace
+
+at::Tensor batch_loss(const at::Tensor& logits, const at::Tensor& tokens, const at::Tensor& loss_mask,
+                      const std::string& weighting) {
+  DRT_CHECK(weighting == "sample" || weighting == "token", "--loss-weighting must be sample or token, got '",
+            weighting, "'");
+  if (weighting == "token" || !loss_mask.defined()) return lm_loss(logits, tokens, loss_mask);
+  const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
+  auto pred = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V}).to(torch::kFloat32);
+  auto target = tokens.narrow(1, 1, T - 1).reshape({B * (T - 1)});
+  auto nll = torch::nn::functional::cross_entropy(
+                 pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                 .view({B, T - 1});
+  auto m = loss_mask.narrow(1, 1, T - 1).to(nll.scalar_type());  // [B, T-1]
+  auto count = m.sum(1);                                          // [B]
+  auto per_sample = (nll * m).sum(1) / count.clamp_min(1.0);      // [B]
+  auto scored = (count > 0).to(nll.scalar_type());
+  return (per_sample * scored).sum() / scored.sum().clamp_min(1.0);
+}
 
 TrainResult train(const TrainOptions& opt_in) {
   TrainOptions opt = opt_in;
@@ -189,7 +207,9 @@ TrainResult train(const TrainOptions& opt_in) {
     auto state = nlohmann::json::parse(read_text_file(state_path));
     start_step = state.at("step").get<int64_t>();
     auto saved = state.at("options");
-    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size"})
+    // Training states written before loss weighting existed averaged over tokens.
+    if (!saved.contains("loss_weighting")) saved["loss_weighting"] = "token";
+    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size", "loss_weighting"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -243,7 +263,7 @@ TrainResult train(const TrainOptions& opt_in) {
     for (int64_t i = 0; i < opt.eval_batches; ++i) {
       // Fixed evaluation samples: "step" -1 - i of a seed no training step uses.
       Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch);
-      total += lm_loss(model->forward(b.tokens).logits, b.tokens, b.loss_mask).item<double>();
+      total += batch_loss(model->forward(b.tokens).logits, b.tokens, b.loss_mask, opt.loss_weighting).item<double>();
     }
     model->train();
     return total / static_cast<double>(opt.eval_batches);
@@ -280,7 +300,7 @@ TrainResult train(const TrainOptions& opt_in) {
       Batch b = source.make(opt.seed, step, first, opt.batch);
       ForwardOptions fo;
       fo.noise_seed = sample_seed(opt.seed ^ 0x6a09e667ULL, step, 0) + static_cast<uint64_t>(first);
-      auto loss = lm_loss(model->forward(b.tokens, fo).logits, b.tokens, b.loss_mask);
+      auto loss = batch_loss(model->forward(b.tokens, fo).logits, b.tokens, b.loss_mask, opt.loss_weighting);
       (loss / static_cast<double>(opt.accum * opt.world_size)).backward();
       step_loss += loss.item<double>() / static_cast<double>(opt.accum);
     }

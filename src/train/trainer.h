@@ -7,6 +7,8 @@
 // weights and the optimizer moments, and results do not depend on how a global batch is
 // split across ranks.
 #pragma once
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,6 +26,11 @@ struct TrainOptions {
   int64_t batch = 4;       // samples per rank per micro-step
   int64_t accum = 1;       // micro-steps per optimizer step
   std::string task = "lm";  // lm | passkey | multikey | multihop | mix:lm=0.5,passkey=0.5
+  // How a batch's scored tokens are averaged. "sample": each sample's mean over its own
+  // scored tokens, then the mean over samples, so a mix's fractions are its shares of the
+  // gradient. "token": one mean over all scored tokens of the batch, so a passkey sample
+  // (5 scored answer tokens) weighs ~1/200 of a 1008-token language-modelling sample.
+  std::string loss_weighting = "sample";
   double lr = 2e-3, min_lr = 4e-4;
   int64_t warmup = -1;     // steps; -1 = 2% of steps
   double clip = 1.0;       // max global gradient norm; <= 0 disables
@@ -57,6 +64,12 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainOptions& options);
+
+// The loss of a batch, weighted as TrainOptions::loss_weighting says ("sample" or
+// "token"). logits [B, T, V], tokens [B, T], loss_mask [B, T] (1 = scored; undefined =
+// every position).
+at::Tensor batch_loss(const at::Tensor& logits, const at::Tensor& tokens, const at::Tensor& loss_mask,
+                      const std::string& weighting);
 
 // Learning rate at optimizer step `step` (0-based): linear warm-up to lr over `warmup`
 // steps, then cosine decay to min_lr at `steps`.

@@ -102,6 +102,30 @@ TEST(Train, InterruptedRunResumesWithTheSameLosses) {
   for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-4, 1e-6)) << item.key();
 }
 
+// "sample" weighting gives every scored sample an equal share of the loss however many
+// tokens it scores (a 3-token answer vs a fully scored sample); "token" is one mean over
+// all scored tokens; a sample with nothing scored counts for neither.
+TEST(Train, LossWeightingBySampleOrByToken) {
+  torch::manual_seed(3);
+  const int64_t B = 3, T = 10, V = 7;
+  auto logits = torch::randn({B, T, V});
+  auto tokens = torch::randint(0, V, {B, T}, torch::kLong);
+  auto mask = torch::zeros({B, T}, torch::kUInt8);
+  mask[0].narrow(0, 7, 3).fill_(1);  // an answer: 3 scored targets
+  mask[1].fill_(1);                  // language modelling: 9 scored targets (position 0 has none)
+  // Sample 2 scores nothing.
+  auto logp = torch::log_softmax(logits.narrow(1, 0, T - 1), -1);
+  auto nll = -logp.gather(2, tokens.narrow(1, 1, T - 1).unsqueeze(2)).squeeze(2);  // [B, T-1]
+  const double answer = nll[0].narrow(0, 6, 3).mean().item<double>();
+  const double lm = nll[1].mean().item<double>();
+  const double by_sample = batch_loss(logits, tokens, mask, "sample").item<double>();
+  const double by_token = batch_loss(logits, tokens, mask, "token").item<double>();
+  EXPECT_NEAR(by_sample, 0.5 * (answer + lm), 1e-5);
+  EXPECT_NEAR(by_token, (3 * answer + 9 * lm) / 12, 1e-5);
+  EXPECT_GT(std::abs(by_sample - by_token), 1e-3);
+  EXPECT_THROW(batch_loss(logits, tokens, mask, "samples"), Error);
+}
+
 TEST(Train, LearningRateScheduleWarmsUpThenDecaysToMin) {
   EXPECT_NEAR(learning_rate(0, 100, 10, 2e-3, 4e-4), 2e-4, 1e-12);
   EXPECT_NEAR(learning_rate(9, 100, 10, 2e-3, 4e-4), 2e-3, 1e-12);

@@ -94,6 +94,29 @@ TEST_F(SyntheticBytes, PasskeyLayout) {
             make_passkey(tok_, haystack_, options(20, 63, 0.8, 1)).needle_pos);
 }
 
+// Overlaid samples (haystack_offset >= 0) keep every haystack token at its own position
+// outside the needle and the tail, so two samples of one offset differ only there.
+TEST_F(SyntheticBytes, OverlaidSamplesShareTheHaystackPositionByPosition) {
+  const auto hay = static_cast<int64_t>(haystack_.size());
+  for (double depth : {0.0, 0.4, 1.0}) {
+    SyntheticOptions o = options(12, 63, depth, 5);
+    o.haystack_offset = 30;
+    const SyntheticSample s = make_passkey(tok_, haystack_, o);
+    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+    const int64_t needle_end = s.needle_pos + static_cast<int64_t>(tok_.encode("|The passkey is: 12345|").size());
+    const int64_t tail_start = o.length - 63;
+    for (int64_t i = 0; i < tail_start; ++i) {
+      if (i >= s.needle_pos && i < needle_end) continue;
+      ASSERT_EQ(s.tokens[i], haystack_[(30 + i) % hay]) << "position " << i << ", depth " << depth;
+    }
+  }
+  // Without an offset, the filler resumes after the needle instead (inserted, not overlaid).
+  SyntheticOptions o = options(12, 63, 0.4, 5);
+  const SyntheticSample inserted = make_passkey(tok_, haystack_, o);
+  o.haystack_offset = 30;
+  EXPECT_NE(make_passkey(tok_, haystack_, o).tokens, inserted.tokens);
+}
+
 TEST_F(SyntheticBytes, SeedDecidesTheSample) {
   const SyntheticOptions o = options(8, 63, 0.5, 11);
   SyntheticOptions other = o;
