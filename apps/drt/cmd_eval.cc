@@ -322,11 +322,15 @@ int eval_plot(int argc, char** argv) {
   args.required("inputs", "LIST", "JSON result files, comma-separated (all passkey or all ppl)")
       .option("labels", "LIST", "legend labels, comma-separated (default: the file names)")
       .option("title", "TEXT", "plot title")
+      .option("metric", "accuracy|token_accuracy|retrieval_rate", "passkey: what to plot", "accuracy")
       .required("out", "FILE", "PNG to write");
   if (!args.parse(argc, argv, 2)) return 0;
   const std::vector<std::string> inputs = split_commas(args.get("inputs"));
   std::vector<std::string> labels = args.has("labels") ? split_commas(args.get("labels")) : inputs;
   DRT_CHECK(labels.size() == inputs.size(), "--labels has ", labels.size(), " labels for ", inputs.size(), " inputs");
+  const std::string metric = args.get("metric");
+  DRT_CHECK(metric == "accuracy" || metric == "token_accuracy" || metric == "retrieval_rate",
+            "--metric must be accuracy, token_accuracy or retrieval_rate, got '", metric, "'");
   viz::LinePlot plot;
   plot.log_x = true;
   std::string kind;
@@ -346,15 +350,18 @@ int eval_plot(int argc, char** argv) {
     series.label = labels[i];
     series.points = true;
     if (kind == "passkey") {
-      std::map<int64_t, std::pair<int64_t, int64_t>> by_length;  // length -> (correct, trials)
+      // Mean over depths of the metric (every cell has the same number of trials).
+      std::map<int64_t, std::pair<double, int64_t>> by_length;  // length -> (sum, cells)
       for (const auto& r : j["results"]) {
-        auto& [correct, trials] = by_length[r["length"].get<int64_t>()];
-        correct += r["correct"].get<int64_t>();
-        trials += r["trials"].get<int64_t>();
+        if (!r.contains(metric)) continue;
+        auto& [sum, cells] = by_length[r["length"].get<int64_t>()];
+        sum += r[metric].get<double>();
+        cells += 1;
       }
-      for (const auto& [length, ct] : by_length) {
+      DRT_CHECK(!by_length.empty(), inputs[i], " has no '", metric, "' values");
+      for (const auto& [length, sc] : by_length) {
         series.x.push_back(static_cast<double>(length));
-        series.y.push_back(100.0 * static_cast<double>(ct.first) / static_cast<double>(std::max<int64_t>(1, ct.second)));
+        series.y.push_back(100.0 * sc.first / static_cast<double>(sc.second));
         ticks[static_cast<double>(length)] = format_count(length);
       }
     } else {
@@ -369,9 +376,11 @@ int eval_plot(int argc, char** argv) {
     plot.series.push_back(series);
   }
   if (kind == "passkey") {
-    plot.title = "passkey accuracy over all depths";
+    plot.title = "passkey " + metric + " over all depths";
     plot.x_label = "context length (tokens)";
-    plot.y_label = "accuracy (%)";
+    plot.y_label = metric == "accuracy"         ? "passkeys right (%)"
+                   : metric == "token_accuracy" ? "answer digits right (%)"
+                                                : "needle chunk retrieved for the question (%)";
     plot.y_min = 0;
     plot.y_max = 100;
   } else {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ostream>
@@ -52,6 +53,17 @@ bool text_mode_hit(const std::string& generated, const std::string& passkey) {
   return generated.find(passkey.substr(a, b - a + 1)) != std::string::npos;
 }
 
+void PasskeyCell::add(const PasskeyOutcome& o) {
+  trials += 1;
+  correct += o.correct ? 1 : 0;
+  answer_tokens += o.answer_tokens;
+  answer_tokens_right += o.answer_tokens_right;
+  if (o.retrieved >= 0) {
+    retrieval_trials += 1;
+    retrieved += o.retrieved;
+  }
+}
+
 double PasskeyReport::accuracy() const {
   int64_t t = 0, c = 0;
   for (const auto& r : results) {
@@ -63,20 +75,34 @@ double PasskeyReport::accuracy() const {
 
 nlohmann::json PasskeyReport::to_json() const {
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : results)
-    rows.push_back({{"length", r.length}, {"depth", r.depth}, {"trials", r.trials}, {"correct", r.correct},
-                    {"accuracy", r.accuracy()}});
+  for (const auto& r : results) {
+    nlohmann::json row = {{"length", r.length},   {"depth", r.depth},       {"trials", r.trials},
+                          {"correct", r.correct}, {"accuracy", r.accuracy()}};
+    if (r.answer_tokens > 0)
+      row["token_accuracy"] = static_cast<double>(r.answer_tokens_right) / static_cast<double>(r.answer_tokens);
+    if (r.retrieval_trials > 0)
+      row["retrieval_rate"] = static_cast<double>(r.retrieved) / static_cast<double>(r.retrieval_trials);
+    rows.push_back(row);
+  }
   return {{"task", task}, {"mode", mode}, {"results", rows}, {"accuracy", accuracy()}};
 }
 
 std::string PasskeyReport::table() const {
   std::ostringstream os;
   char line[128];
-  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s\n", "length", "depth", "trials", "correct", "accuracy");
+  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %10s %10s\n", "length", "depth", "trials", "correct",
+                "accuracy", "digits ok", "retrieved");
   os << line;
+  auto pct = [](int64_t a, int64_t b) {
+    char buf[16];
+    if (b == 0) return std::string("-");
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * static_cast<double>(a) / static_cast<double>(b));
+    return std::string(buf);
+  };
   for (const auto& r : results) {
-    std::snprintf(line, sizeof line, "%-10s %8.3f %8lld %8lld %8.1f%%\n", format_count(r.length).c_str(), r.depth,
-                  static_cast<long long>(r.trials), static_cast<long long>(r.correct), 100 * r.accuracy());
+    std::snprintf(line, sizeof line, "%-10s %8.3f %8lld %8lld %8.1f%% %10s %10s\n", format_count(r.length).c_str(),
+                  r.depth, static_cast<long long>(r.trials), static_cast<long long>(r.correct), 100 * r.accuracy(),
+                  pct(r.answer_tokens_right, r.answer_tokens).c_str(), pct(r.retrieved, r.retrieval_trials).c_str());
     os << line;
   }
   std::snprintf(line, sizeof line, "%s (%s mode): overall accuracy %.1f%%\n", task.c_str(), mode.c_str(),
@@ -98,22 +124,32 @@ std::string one_line(const Tokenizer& tokenizer, const std::vector<int64_t>& tok
 // Reads sample tokens [from, T - A) into `session` (which has read [0, from)) and scores
 // the answer in `mode`. With `show`, prints the model's answer and what the question's
 // chunk was served by retrieval.
-bool score_sample(Session& session, const SyntheticSample& sample, int64_t from, PasskeyMode mode,
-                  const Tokenizer& tokenizer, std::ostream* show) {
+PasskeyOutcome score_sample(Session& session, const SyntheticSample& sample, int64_t from, PasskeyMode mode,
+                            const Tokenizer& tokenizer, std::ostream* show) {
   const auto A = static_cast<int64_t>(sample.answer.size());
   const auto T = static_cast<int64_t>(sample.tokens.size());
   const int64_t S = session.config().enc_chunk_size;
   const int64_t question_chunk = (T - 1) / S;
   std::vector<RetrievalEvent> served;  // the retrievals serving the question's chunk
-  if (show)
-    session.set_retrieval_callback([&](const RetrievalEvent& e) {
-      if (e.chunk == question_chunk - 1) served.push_back(e);
-    });
+  session.set_retrieval_callback([&](const RetrievalEvent& e) {
+    if (e.chunk == question_chunk - 1) served.push_back(e);
+  });
+  // The chunks that hold the needle's answer tokens (the answer is unique before the tail).
+  std::set<int64_t> answer_chunks;
+  {
+    const auto end = sample.tokens.end() - A;
+    const auto at = std::search(sample.tokens.begin(), end, sample.answer.begin(), sample.answer.end());
+    if (at != end) {
+      const auto first = static_cast<int64_t>(at - sample.tokens.begin());
+      answer_chunks = {first / S, (first + A - 1) / S};
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   // Everything before the answer: haystack, needles, question.
   auto last = session.read(sample.tokens.data() + from, T - A - from, Logits::kLast);
   const double read_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  bool hit = false;
+  PasskeyOutcome outcome;
+  bool& hit = outcome.correct;
   std::vector<int64_t> answered;
   if (mode == PasskeyMode::kToken) {
     // Teacher forcing: the answer's own tokens give the predictions after the first.
@@ -122,6 +158,8 @@ bool score_sample(Session& session, const SyntheticSample& sample, int64_t from,
     hit = token_mode_hit(logits, sample.answer);
     auto best = logits.argmax(1).contiguous();
     for (int64_t i = 0; i < A; ++i) answered.push_back(best[i].item<int64_t>());
+    outcome.answer_tokens = A;
+    for (int64_t i = 0; i < A; ++i) outcome.answer_tokens_right += answered[i] == sample.answer[i] ? 1 : 0;
   } else {
     GenerateOptions options;
     options.max_new = A + 2;
@@ -129,12 +167,18 @@ bool score_sample(Session& session, const SyntheticSample& sample, int64_t from,
     answered = generate(session, options);
     hit = text_mode_hit(tokenizer.decode(answered), tokenizer.decode(sample.answer));
   }
+  if (session.config().retrieval && !answer_chunks.empty()) {
+    outcome.retrieved = 0;
+    for (const auto& e : served)
+      for (int64_t chunk : e.chunks)
+        if (answer_chunks.count(chunk)) outcome.retrieved = 1;
+  }
   if (show) {
     std::ostream& os = *show;
-    const int64_t needle_chunk = sample.needle_pos / S;
     char rate[96];
     std::snprintf(rate, sizeof rate, "%.1f s, %.0f tokens/s", read_s, read_s > 0 ? (T - A - from) / read_s : 0.0);
-    os << "sample: " << T << " tokens, needle at token " << sample.needle_pos << " (chunk " << needle_chunk << ", "
+    os << "sample: " << T << " tokens, needle at token " << sample.needle_pos << " (chunk " << sample.needle_pos / S
+       << ", "
        << T - sample.needle_pos << " tokens before the answer); read " << T - A - from << " tokens in " << rate
        << "\n";
     os << "  passkey " << one_line(tokenizer, sample.answer) << "  model's answer " << one_line(tokenizer, answered)
@@ -147,9 +191,9 @@ bool score_sample(Session& session, const SyntheticSample& sample, int64_t from,
         char w[48];
         std::snprintf(w, sizeof w, " %lld (%.2f)", static_cast<long long>(e.chunks[i]), e.weights[i]);
         os << w;
-        if (e.chunks[i] == needle_chunk || e.chunks[i] == needle_chunk + 1) rank = rank < 0 ? int64_t(i) : rank;
+        if (answer_chunks.count(e.chunks[i]) && rank < 0) rank = static_cast<int64_t>(i);
       }
-      os << (rank >= 0 ? "  [the needle's chunk (or the next) ranks " + std::to_string(rank + 1) + "]"
+      os << (rank >= 0 ? "  [the needle's chunk ranks " + std::to_string(rank + 1) + "]"
                        : "  [the needle's chunk not among them]")
          << "\n";
       if (!e.chunks.empty())
@@ -158,7 +202,7 @@ bool score_sample(Session& session, const SyntheticSample& sample, int64_t from,
     }
     os << std::flush;
   }
-  return hit;
+  return outcome;
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -167,7 +211,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory,
                                std::ostream* show) {
-  return [model, &tokenizer, mode, memory, show](const SyntheticSample& sample) mutable {
+  return [model, &tokenizer, mode, memory, show](const SyntheticSample& sample) mutable -> PasskeyOutcome {
     torch::NoGradGuard no_grad;
     const ModelConfig& c = model->config;
     Session session(model, make_chunk_store(memory, c.enc_chunk_size, c.hidden_size));
@@ -365,7 +409,7 @@ SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const st
   out.prepare = [reader](int64_t length, const std::vector<SyntheticOptions>& samples) {
     reader->prepare(length, samples);
   };
-  out.attempt = [reader, mode, &tokenizer, show](const SyntheticSample& sample) {
+  out.attempt = [reader, mode, &tokenizer, show](const SyntheticSample& sample) -> PasskeyOutcome {
     torch::NoGradGuard no_grad;
     int64_t from = 0;
     Session session = reader->start(sample, &from);
@@ -418,8 +462,7 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
       for (int64_t trial = 0; trial < options.trials; ++trial) {
         const SyntheticOptions& so = samples[di * static_cast<size_t>(options.trials) + static_cast<size_t>(trial)];
         SyntheticSample sample = make_synthetic(options.task, tokenizer, haystack, so);
-        cell.trials += 1;
-        if (attempt(sample)) cell.correct += 1;
+        cell.add(attempt(sample));
         done += length;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char status[160];

@@ -57,11 +57,26 @@ struct PasskeyOptions {
   bool overlay = false;
 };
 
+// What one attempt found. Besides the hit, two finer measures for models that are not
+// there yet: how many answer tokens were right (token mode, teacher-forced), and whether
+// retrieval fetched the needle for the question (DRT: a chunk holding an answer token is
+// among the chunks retrieved for the question's chunk, in any group; chance is about
+// K / chunks).
+struct PasskeyOutcome {
+  PasskeyOutcome(bool hit = false) : correct(hit) {}  // NOLINT: an attempt may just say hit or miss
+  bool correct = false;
+  int64_t answer_tokens = 0, answer_tokens_right = 0;  // 0, 0: not measured
+  int retrieved = -1;                                  // -1: not measured (no retrieval)
+};
+
 struct PasskeyCell {
   int64_t length = 0;  // tokens
   double depth = 0;
   int64_t trials = 0, correct = 0;
+  int64_t answer_tokens = 0, answer_tokens_right = 0;
+  int64_t retrieval_trials = 0, retrieved = 0;
   double accuracy() const { return trials > 0 ? static_cast<double>(correct) / static_cast<double>(trials) : 0.0; }
+  void add(const PasskeyOutcome& o);
 };
 
 struct PasskeyReport {
@@ -69,7 +84,8 @@ struct PasskeyReport {
   std::string mode;
   std::vector<PasskeyCell> results;  // length-major, then depth
   double accuracy() const;           // over every trial
-  // {"task", "mode", "results": [{"length", "depth", "trials", "correct", "accuracy"}], "accuracy"}
+  // {"task", "mode", "results": [{"length", "depth", "trials", "correct", "accuracy",
+  // "token_accuracy"?, "retrieval_rate"?}], "accuracy"} (? = when measured)
   nlohmann::json to_json() const;
   std::string table() const;
 };
@@ -82,8 +98,8 @@ bool token_mode_hit(const at::Tensor& logits, const std::vector<int64_t>& answer
 // Hit: `generated` contains `passkey` (spaces at either end of the passkey ignored).
 bool text_mode_hit(const std::string& generated, const std::string& passkey);
 
-// Answers one sample: true on a hit.
-using PasskeyAttempt = std::function<bool(const SyntheticSample&)>;
+// Answers one sample (a lambda may return just a bool: hit or miss).
+using PasskeyAttempt = std::function<PasskeyOutcome(const SyntheticSample&)>;
 
 // The model's attempt: a new Session (chunk memory per `memory`) reads the sample and
 // is scored in `mode`.

@@ -1,4 +1,5 @@
 // Model directories: round trip, and clear errors for bad checkpoints.
+#include <filesystem>
 #include <fstream>
 
 #include "io/safetensors.h"
@@ -40,6 +41,31 @@ TEST(Checkpoint, HalfPrecisionStorageLoadsIntoFloat32) {
   auto w = loaded->named_parameters()["model.embed_tokens.weight"];
   EXPECT_EQ(w.scalar_type(), at::kFloat);
   EXPECT_TRUE(torch::equal(w, model->named_parameters()["model.embed_tokens.weight"].to(at::kBFloat16).to(at::kFloat)));
+}
+
+// `drt export`: BF16 weights (half the bytes), the same config (incl. train_seq_len) and
+// tokenizer, the training log carried over; exporting onto itself is refused.
+TEST(Checkpoint, ExportCommandWritesAHalfSizeCopy) {
+  const std::string dir = temp_dir("export");
+  ModelConfig c = tiny_config();
+  c.train_seq_len = 240;
+  DrtLM model = make_model(c, 5);
+  save_model(dir + "/in", model);
+  { std::ofstream(dir + "/in/train_log.jsonl") << "{\"step\":1}\n"; }
+  auto r = run_drt("export --model " + dir + "/in --out " + dir + "/out --dtype BF16");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_LT(std::filesystem::file_size(dir + "/out/model.safetensors"),
+            std::filesystem::file_size(dir + "/in/model.safetensors") * 6 / 10);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out/train_log.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out/tokenizer.json"));
+  DrtLM loaded = load_model(dir + "/out");
+  EXPECT_EQ(loaded->config.to_json(), c.to_json());
+  auto w = loaded->named_parameters()["model.embed_tokens.weight"];
+  EXPECT_TRUE(torch::equal(w, model->named_parameters()["model.embed_tokens.weight"].to(at::kBFloat16).to(at::kFloat)));
+  auto self = run_drt("export --model " + dir + "/in --out " + dir + "/in");
+  EXPECT_EQ(self.exit_code, 1);
+  EXPECT_NE(self.output.find("itself"), std::string::npos) << self.output;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Checkpoint, OfficialParameterNames) {

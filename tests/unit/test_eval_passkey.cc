@@ -82,6 +82,40 @@ TEST(EvalPasskey, OracleScoresOneAndReportHasFields) {
   std::filesystem::remove_all(dir);
 }
 
+// The finer measures add up per cell: answer digits right, and how often retrieval
+// fetched the needle; they appear in the JSON only where measured.
+TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
+  auto tok = make_tokenizer("bytes");
+  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options;
+  options.lengths = {630};
+  options.depths = 1;
+  options.trials = 4;
+  options.progress = false;
+  int calls = 0;
+  PasskeyAttempt partial = [&](const SyntheticSample& s) {
+    PasskeyOutcome o(calls == 0);                  // one of four right
+    o.answer_tokens = static_cast<int64_t>(s.answer.size());
+    o.answer_tokens_right = calls == 0 ? 5 : 1;    // 5 + 1 + 1 + 1 of 20 digits
+    o.retrieved = calls % 2 == 0 ? 1 : 0;          // 2 of 4
+    ++calls;
+    return o;
+  };
+  PasskeyReport r = run_passkey(*tok, haystack, 63, options, partial);
+  ASSERT_EQ(r.results.size(), 1u);
+  const auto row = r.to_json().at("results")[0];
+  EXPECT_DOUBLE_EQ(row.at("accuracy").get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(row.at("token_accuracy").get<double>(), 8.0 / 20.0);
+  EXPECT_DOUBLE_EQ(row.at("retrieval_rate").get<double>(), 0.5);
+  EXPECT_NE(r.table().find("40.0%"), std::string::npos) << r.table();
+  // A bare hit/miss attempt measures neither.
+  const auto plain = run_passkey(*tok, haystack, 63, options, [](const SyntheticSample&) { return true; })
+                         .to_json()
+                         .at("results")[0];
+  EXPECT_FALSE(plain.contains("token_accuracy"));
+  EXPECT_FALSE(plain.contains("retrieval_rate"));
+}
+
 TEST(EvalPasskey, TinyModelRunsBothModes) {
   ModelConfig c = passkey_config();
   DrtLM model = test::make_model(c, 2);
@@ -119,6 +153,19 @@ TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
   EXPECT_GE(j.at("accuracy").get<double>(), 0.0);
   EXPECT_LE(j.at("accuracy").get<double>(), 1.0);
   EXPECT_TRUE(std::filesystem::exists(dir + "/out.png"));
+  // A DRT in token mode measures digits and retrieval too; time and memory are recorded.
+  EXPECT_TRUE(j.at("results")[3].contains("token_accuracy"));
+  EXPECT_TRUE(j.at("results")[3].contains("retrieval_rate"));
+  EXPECT_GT(j.at("seconds").get<double>(), 0.0);
+  EXPECT_GT(j.at("peak_rss_mib").get<double>(), 0.0);
+  EXPECT_EQ(j.at("read").get<std::string>(), "spliced");
+  // The plot of this result, and a clear error for a file that is not a result.
+  auto plot = test::run_drt("eval plot --inputs " + dir + "/out.json --metric retrieval_rate --out " + dir + "/l.png");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/l.png"));
+  auto not_result = test::run_drt("eval plot --inputs " + dir + "/config.json --out " + dir + "/x.png");
+  EXPECT_EQ(not_result.exit_code, 1);
+  EXPECT_NE(not_result.output.find("neither"), std::string::npos) << not_result.output;
   auto bad = test::run_drt("eval passkey --model " + dir + "/model --lengths 256 --task nosuch --haystack filler");
   EXPECT_EQ(bad.exit_code, 1);
   std::filesystem::remove_all(dir);
