@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
-# The evaluations of docs/results.md: passkey accuracy at 1x .. 1000x the training length
-# (T_train = 1008 tokens) for the small DRT and its sliding-window baseline, 6 depths x 20
-# trials per length, on a haystack neither saw in training (the Brown corpus); streaming
-# perplexity by position on the held-out books of the KJV; one plot of each.
-#   $1  DRT model directory       (default models/drt-small)
-#   $2  baseline model directory  (default runs/window-small-bf16, from scripts/train_small.sh)
+# The evaluations of docs/results.md, for the four models scripts/train_small.sh makes:
+#   drt-lm     models/drt-small             DRT after phase 1 (language modelling; shipped)
+#   window-lm  runs/window-small-bf16       its sliding-window baseline, same phase
+#   drt-ft     runs/drt-small-ft-bf16       DRT after phase 2 (passkey fine-tune)
+#   window-ft  runs/window-small-ft-bf16    the baseline after phase 2
+# Passkey accuracy at 1x .. 1000x the training length (T_train = 1008 tokens), 6 depths x
+# 20 trials per length, on a haystack no model saw in training (the Brown corpus); streaming
+# perplexity by position on the held-out books of the KJV; plots of both.
 #   DRT_EVAL_TRIALS  trials per (length, depth) (default 20)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build}/drt"
-drt_model="${1:-${repo}/models/drt-small}"
-window_model="${2:-${repo}/runs/window-small-bf16}"
 out="${repo}/runs/results"
 mkdir -p "${out}"
 lengths=1008,4032,16128,64512,258048,1008000   # 1x 4x 16x 64x 256x 1000x T_train
 depths=0,0.2,0.4,0.6,0.8,1
 trials="${DRT_EVAL_TRIALS:-20}"
-for m in drt window; do
-  model="${drt_model}"; [ "${m}" = window ] && model="${window_model}"
-  "${drt}" eval passkey --model "${model}" --haystack brown --lengths "${lengths}" --depths "${depths}" \
+declare -A dirs=([drt-lm]="${repo}/models/drt-small" [window-lm]="${repo}/runs/window-small-bf16"
+                 [drt-ft]="${repo}/runs/drt-small-ft-bf16" [window-ft]="${repo}/runs/window-small-ft-bf16")
+for m in drt-lm window-lm drt-ft window-ft; do
+  "${drt}" eval passkey --model "${dirs[$m]}" --haystack brown --lengths "${lengths}" --depths "${depths}" \
     --trials "${trials}" --memory-dtype bf16 --json "${out}/passkey-${m}.json" | tee "${out}/passkey-${m}.txt"
-  "${drt}" eval ppl --model "${model}" --data "${repo}/runs/kjv-bytes" --json "${out}/ppl-${m}.json" \
+  "${drt}" eval ppl --model "${dirs[$m]}" --data "${repo}/runs/kjv-bytes" --json "${out}/ppl-${m}.json" \
     | tee "${out}/ppl-${m}.txt"
 done
-# Perplexity after phase 1 (language modelling) too, when those checkpoints are here.
-if [ -f "${repo}/runs/drt-small/model.safetensors" ] && [ -f "${repo}/runs/window-small/model.safetensors" ]; then
-  for m in drt window; do
-    "${drt}" eval ppl --model "${repo}/runs/${m}-small" --data "${repo}/runs/kjv-bytes" \
-      --json "${out}/ppl-${m}-phase1.json" | tee "${out}/ppl-${m}-phase1.txt"
-  done
-fi
+labels="DRT (phase 1),window (phase 1),DRT (phase 2),window (phase 2)"
+inputs="${out}/passkey-drt-lm.json,${out}/passkey-window-lm.json,${out}/passkey-drt-ft.json,${out}/passkey-window-ft.json"
 for metric in accuracy token_accuracy; do
-  "${drt}" eval plot --inputs "${out}/passkey-drt.json,${out}/passkey-window.json" --labels "DRT,sliding window" \
-    --metric "${metric}" --title "passkey ${metric}, T_train = 1008 (Brown haystack, 6 depths x ${trials} trials)" \
+  "${drt}" eval plot --inputs "${inputs}" --labels "${labels}" --metric "${metric}" \
+    --title "passkey ${metric}, mean over 6 depths x ${trials} trials" \
     --out "${out}/passkey-${metric}.png"
 done
-"${drt}" eval plot --inputs "${out}/passkey-drt.json" --labels "DRT" --metric retrieval_rate \
+"${drt}" eval plot --inputs "${out}/passkey-drt-lm.json,${out}/passkey-drt-ft.json" \
+  --labels "DRT (phase 1),DRT (phase 2)" --metric retrieval_rate \
   --title "needle chunk among the question's retrievals" --out "${out}/passkey-retrieval.png"
-"${drt}" eval plot --inputs "${out}/ppl-drt.json,${out}/ppl-window.json" --labels "DRT,sliding window" \
-  --title "perplexity by position, held-out KJV books" --out "${out}/ppl-position.png"
+"${drt}" eval plot --inputs "${out}/ppl-drt-lm.json,${out}/ppl-window-lm.json" --labels "DRT,sliding window" \
+  --title "perplexity by position, held-out KJV (phase 1)" --out "${out}/ppl-position.png"

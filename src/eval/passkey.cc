@@ -436,7 +436,13 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
   PasskeyReport report;
   report.task = to_string(options.task);
   report.mode = options.mode == PasskeyMode::kToken ? "token" : "text";
-  Progress progress("passkey", total, 0, "tok", !options.progress);
+  // A spliced read (with `prepare`) costs about the same per sample at any length: count
+  // samples, so the ETA means something; a full read costs its length: count tokens.
+  const bool by_sample = static_cast<bool>(prepare);
+  int64_t samples_total = 0;
+  for (size_t li = 0; li < lengths.size(); ++li) samples_total += static_cast<int64_t>(depths.size()) * options.trials;
+  Progress progress("passkey", by_sample ? samples_total : total, 0, by_sample ? "samples" : "tok", !options.progress);
+  int64_t samples_done = 0;
   const auto t0 = std::chrono::steady_clock::now();
   int64_t done = 0, sample_index = 0;
   for (size_t li = 0; li < lengths.size(); ++li) {
@@ -466,9 +472,10 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         done += length;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char status[160];
-        std::snprintf(status, sizeof status, "length %s depth %.2f  acc %.1f%%  %.0f tok/s",
-                      format_count(length).c_str(), depths[di], 100 * cell.accuracy(), secs > 0 ? done / secs : 0.0);
-        progress.update(done, status);
+        std::snprintf(status, sizeof status, "length %s depth %.2f  acc %.1f%%  %.0f %stok/s",
+                      format_count(length).c_str(), depths[di], 100 * cell.accuracy(), secs > 0 ? done / secs : 0.0,
+                      by_sample ? "effective " : "");
+        progress.update(by_sample ? ++samples_done : done, status);
       }
       report.results.push_back(cell);
     }
