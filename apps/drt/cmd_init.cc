@@ -10,6 +10,18 @@
 
 namespace drt::cli {
 
+namespace {
+
+// --dtype of the stored weights: F32, F16 or BF16.
+at::ScalarType parse_weight_dtype(const std::string& command, const std::string& dt) {
+  if (dt == "F32") return at::kFloat;
+  if (dt == "F16") return at::kHalf;
+  if (dt == "BF16") return at::kBFloat16;
+  throw Error(str_cat(command, ": --dtype must be F32, F16 or BF16, got '", dt, "'"));
+}
+
+}  // namespace
+
 int cmd_init(int argc, char** argv) {
   Args args("init", "Write a randomly initialised model directory (config.json + model.safetensors).");
   args.required("config", "FILE|NAME", "model config file, or a preset name from configs/ (tiny, small)")
@@ -20,9 +32,7 @@ int cmd_init(int argc, char** argv) {
   ModelConfig config = ModelConfig::preset_or_file(args.get("config"));
   DrtLM model(config);
   model->init_weights(static_cast<uint64_t>(args.get_int("seed")));
-  const std::string dt = args.get("dtype");
-  at::ScalarType dtype = dt == "F32" ? at::kFloat : dt == "F16" ? at::kHalf : dt == "BF16" ? at::kBFloat16 : at::kByte;
-  DRT_CHECK(dtype != at::kByte, "init: --dtype must be F32, F16 or BF16, got '", dt, "'");
+  const at::ScalarType dtype = parse_weight_dtype("init", args.get("dtype"));
   save_model(args.get("out"), model, dtype);
   int64_t n = 0;
   for (const auto& p : model->parameters()) n += p.numel();
@@ -45,8 +55,7 @@ int cmd_export(int argc, char** argv) {
   std::error_code ec;
   DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), "export: --out ", out, " is the model directory itself");
   const std::string dt = args.get("dtype");
-  at::ScalarType dtype = dt == "F32" ? at::kFloat : dt == "F16" ? at::kHalf : dt == "BF16" ? at::kBFloat16 : at::kByte;
-  DRT_CHECK(dtype != at::kByte, "export: --dtype must be F32, F16 or BF16, got '", dt, "'");
+  const at::ScalarType dtype = parse_weight_dtype("export", dt);
   DrtLM model = load_model(in);
   auto tokenizer = load_model_tokenizer(in, model->config);
   save_model(out, model, dtype);

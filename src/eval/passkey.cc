@@ -219,18 +219,16 @@ PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyM
   };
 }
 
-namespace {
-
 // The state a spliced evaluation shares between prepare (one haystack per length) and
-// attempt (one sample).
-struct SpliceState {
+// start (one sample).
+struct SplicedReader::State {
   DrtLM model = nullptr;
   const Tokenizer* tokenizer = nullptr;
   std::vector<int64_t> haystack;
   SyntheticTask task = SyntheticTask::kPasskey;
   MemorySpec memory;
   bool progress = true;
-  std::shared_ptr<SpliceStats> stats = std::make_shared<SpliceStats>();
+  SpliceStats stats;
 
   // Geometry (chunks): a changed chunk changes the memory of the next `reach` chunks too;
   // a session started `cold` chunks before the end gives exact logits at the question.
@@ -334,7 +332,7 @@ struct SpliceState {
     }
     bar.finish();
     landmarks = c.retrieval ? base->landmarks() : at::Tensor();
-    stats->haystack_tokens += start * S;
+    stats.haystack_tokens += start * S;
   }
 
   Session start_for(const SyntheticSample& sample, int64_t* from) {
@@ -355,18 +353,14 @@ struct SpliceState {
       run.read(sample.tokens.data() + first * S, (last + 1 - first) * S, Logits::kNone);
       for (int64_t chunk = first; chunk <= last; ++chunk) store->patch(chunk, run.memory(), chunk);
       lm.narrow(0, first, last + 1 - first).copy_(run.landmarks().narrow(0, first, last + 1 - first));
-      stats->sample_tokens += (last + 1 - first) * S;
+      stats.sample_tokens += (last + 1 - first) * S;
     }
-    stats->sample_tokens += length - z * S;
-    stats->samples += 1;
+    stats.sample_tokens += length - z * S;
+    stats.samples += 1;
     *from = z * S;
     return Session::start_from(model, start_at(z, sample, std::move(store), lm));
   }
 };
-
-}  // namespace
-
-struct SplicedReader::State : SpliceState {};
 
 SplicedReader::SplicedReader(DrtLM model, const Tokenizer& tokenizer, std::vector<int64_t> haystack,
                              SyntheticTask task, const MemorySpec& memory, bool progress)
@@ -398,7 +392,7 @@ void SplicedReader::prepare(int64_t length, const std::vector<SyntheticOptions>&
 
 Session SplicedReader::start(const SyntheticSample& sample, int64_t* from) { return state_->start_for(sample, from); }
 
-const SpliceStats& SplicedReader::stats() const { return *state_->stats; }
+const SpliceStats& SplicedReader::stats() const { return state_->stats; }
 
 SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                SyntheticTask task, PasskeyMode mode, const MemorySpec& memory, bool progress,

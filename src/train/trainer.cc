@@ -166,17 +166,15 @@ at::Tensor batch_loss(const at::Tensor& logits, const at::Tensor& tokens, const 
   DRT_CHECK(weighting == "sample" || weighting == "token", "--loss-weighting must be sample or token, got '",
             weighting, "'");
   if (weighting == "token" || !loss_mask.defined()) return lm_loss(logits, tokens, loss_mask);
-  const int64_t B = logits.size(0), T = logits.size(1), V = logits.size(2);
-  auto pred = logits.narrow(1, 0, T - 1).reshape({B * (T - 1), V}).to(torch::kFloat32);
-  auto target = tokens.narrow(1, 1, T - 1).reshape({B * (T - 1)});
-  auto nll = torch::nn::functional::cross_entropy(
-                 pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                 .view({B, T - 1});
-  auto m = loss_mask.narrow(1, 1, T - 1).to(nll.scalar_type());  // [B, T-1]
-  auto count = m.sum(1);                                          // [B]
-  auto per_sample = (nll * m).sum(1) / count.clamp_min(1.0);      // [B]
-  auto scored = (count > 0).to(nll.scalar_type());
-  return (per_sample * scored).sum() / scored.sum().clamp_min(1.0);
+  // Each sample's own token mean (lm_loss of that sample), averaged over the samples that
+  // score anything (targets are positions 1..T-1, as in lm_loss).
+  const auto scored = loss_mask.narrow(1, 1, tokens.size(1) - 1).sum(1).gt(0).contiguous();  // [B]
+  std::vector<at::Tensor> per_sample;
+  for (int64_t b = 0; b < logits.size(0); ++b)
+    if (scored[b].item<bool>())
+      per_sample.push_back(lm_loss(logits.narrow(0, b, 1), tokens.narrow(0, b, 1), loss_mask.narrow(0, b, 1)));
+  if (per_sample.empty()) return logits.sum() * 0;  // nothing scored: zero, still on the graph
+  return torch::stack(per_sample).mean();
 }
 
 TrainResult train(const TrainOptions& opt_in) {
