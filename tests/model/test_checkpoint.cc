@@ -9,15 +9,6 @@
 namespace drt::test {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Checkpoint, RoundTripGivesBitIdenticalLogits) {
   ModelConfig c = tiny_config();
   DrtLM model = make_model(c, 42);

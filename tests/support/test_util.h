@@ -10,6 +10,7 @@
 #include "config/model_config.h"
 #include "core/error.h"
 #include "io/file_util.h"
+#include "support/error_of.h"
 #include "model/drt_model.h"
 
 namespace drt::test {

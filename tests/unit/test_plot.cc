@@ -20,9 +20,12 @@
 #include "viz/font.h"
 #include "viz/plot.h"
 #include "viz/png.h"
+#include "support/error_of.h"
 
 namespace drt {
 namespace {
+
+using test::error_of;
 
 namespace fs = std::filesystem;
 using viz::Heatmap;
@@ -161,15 +164,6 @@ Found find_text(const Image& im, const std::string& text, int scale) {
       if (match) return {true, ox, oy, c};
     }
   return {};
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // ---- PNG ------------------------------------------------------------------------------

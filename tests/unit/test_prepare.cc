@@ -19,9 +19,12 @@
 #include "data/token_file.h"
 #include "data/tokenizer.h"
 #include "io/file_util.h"
+#include "support/error_of.h"
 
 namespace drt {
 namespace {
+
+using test::error_of;
 
 namespace fs = std::filesystem;
 using Ids = std::vector<int64_t>;
@@ -39,15 +42,6 @@ struct TempDir {
 void write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 #define EXPECT_CONTAINS(haystack, needle) \
