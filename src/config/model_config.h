@@ -31,6 +31,11 @@ struct ModelConfig {
   // GCA's softmax has an implicit null key (logit 0, value 0). Absent in config.json:
   // (S+1) % 64 == 0, which is what the official kernels do.
   std::optional<bool> gca_null_key;
+  // Not the paper's wiring: also add GCA's output to the residual stream
+  // (x_out = h + GCA(h) + MLP(norm(h + GCA(h)))). The official model feeds GCA only into
+  // the MLP; at small scale that makes copying through GCA far slower to learn (measured
+  // by `drt probe copy`, docs/results.md). Written to config.json only when true.
+  bool gca_residual = false;
   // false: the sliding-window baseline (no chunk encoder, no GCA; every decoder layer is
   // a lower layer).
   bool retrieval = true;

@@ -225,21 +225,24 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
       for (size_t i = 0; i < group.size(); ++i) {
         auto& layer = *group[i]->as<UpperLayer>();
         auto h = attend(*layer.self_attn, *layer.input_layernorm, upper_cache_[g][i], x);
-        // GCA feeds the MLP, not the residual stream (DESIGN §2.6). With no chunk
-        // retrieved anywhere in the step it is exactly 0, as in the batch forward.
+        // GCA feeds the MLP, not the residual stream (DESIGN §2.6), unless the config's
+        // gca_residual adds it there too. With no chunk retrieved anywhere in the step it
+        // is exactly 0, as in the batch forward.
         auto mlp_in = h;
+        torch::Tensor gca_out;
         if (!unique.empty()) {
           auto q_blocks = h;
           if (blocks > 1 && !(lead == 0 && P == blocks * L)) {
             q_blocks = torch::zeros({1, blocks * L, d}, h.options());
             q_blocks.narrow(1, lead, P).copy_(h);
           }
-          auto gca_out = layer.gca->forward(q_blocks.view({1, blocks, len, d}), mem_k, mem_v, indices, weights)
+          gca_out = layer.gca->forward(q_blocks.view({1, blocks, len, d}), mem_k, mem_v, indices, weights)
                              .view({1, blocks * len, d})
                              .narrow(1, lead, P);
           mlp_in = h + gca_out;
         }
         x = h + layer.mlp(layer.post_attention_layernorm(mlp_in));
+        if (layer.gca_residual && gca_out.defined()) x = x + gca_out;
       }
       if (!made.empty()) served_[g] = made.back();
       // The block cache pays off only for decode steps inside one chunk (they all read the

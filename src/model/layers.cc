@@ -142,7 +142,7 @@ torch::Tensor GcaImpl::forward(const torch::Tensor& h, const torch::Tensor& mem_
   return o_proj(o.reshape({B, N, L, num_heads * head_dim}));
 }
 
-UpperLayerImpl::UpperLayerImpl(const ModelConfig& c) : block_size(c.block_size()) {
+UpperLayerImpl::UpperLayerImpl(const ModelConfig& c) : block_size(c.block_size()), gca_residual(c.gca_residual) {
   self_attn = register_module("self_attn", WindowAttention(c));
   gca = register_module("gca", Gca(c));
   mlp = register_module("mlp", Mlp(c.hidden_size, c.intermediate_size));
@@ -155,7 +155,8 @@ torch::Tensor UpperLayerImpl::forward(const torch::Tensor& x, const ChunkMemory&
   auto h = x + self_attn(input_layernorm(x));
   auto blocks = h.view({B, T / block_size, block_size, d});
   auto g = gca(blocks, memory.k, memory.v, served.indices, served.weights).view({B, T, d});
-  return h + mlp(post_attention_layernorm(h + g));
+  auto out = h + mlp(post_attention_layernorm(h + g));
+  return gca_residual ? out + g : out;
 }
 
 }  // namespace drt

@@ -108,7 +108,8 @@ class GcaImpl : public torch::nn::Module {
 TORCH_MODULE(Gca);
 
 // An upper (retrieval-group) layer: h = x + Attn(norm(x));
-// x_out = h + MLP(norm(h + GCA(h))) — GCA feeds the MLP, not the residual stream.
+// x_out = h + MLP(norm(h + GCA(h))) — GCA feeds the MLP, not the residual stream
+// (unless the config's gca_residual adds it there too).
 class UpperLayerImpl : public torch::nn::Module {
  public:
   explicit UpperLayerImpl(const ModelConfig& c);
@@ -119,6 +120,7 @@ class UpperLayerImpl : public torch::nn::Module {
   Mlp mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   int64_t block_size;
+  bool gca_residual;
 };
 TORCH_MODULE(UpperLayer);
 

@@ -156,6 +156,36 @@ TEST(Streaming, SlidingWindowBaselineEqualsBatch) {
   EXPECT_EQ(session.memory().size(), 0);
 }
 
+// gca_residual (GCA's output also joins the residual stream) is honoured by both paths, and
+// it does change the computation.
+TEST(Streaming, GcaResidualWiringEqualsBatch) {
+  ModelConfig c = test::tiny_config();
+  c.gca_residual = true;
+  DrtLM model = test::make_model(c, 6);
+  auto tokens = test::random_tokens(1, 8 * c.enc_chunk_size, 7).squeeze(0);
+  auto batch = batch_forward(model, tokens);
+  Session session = new_session(model);
+  std::vector<int64_t> ids = to_vector(tokens);
+  std::vector<torch::Tensor> parts;
+  for (size_t i = 0; i < ids.size(); i += 11)
+    parts.push_back(session.read(ids.data() + i, std::min<int64_t>(11, static_cast<int64_t>(ids.size() - i)),
+                                 Logits::kAll));
+  EXPECT_TRUE(all_close(torch::cat(parts, 0), batch.logits.squeeze(0), kRtol, kAtol));
+
+  ModelConfig official = c;
+  official.gca_residual = false;
+  DrtLM same_weights(official);
+  {
+    torch::NoGradGuard ng;
+    auto from = model->named_parameters();
+    for (auto& p : same_weights->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  auto other = batch_forward(same_weights, tokens).logits;
+  const int64_t first_served = 2 * c.enc_chunk_size;  // chunks 0 and 1 get GCA output 0
+  EXPECT_TRUE(all_close(other.narrow(1, 0, first_served), batch.logits.narrow(1, 0, first_served), kRtol, kAtol));
+  EXPECT_FALSE(all_close(other, batch.logits, kRtol, kAtol));
+}
+
 TEST(Streaming, GreedyGenerationEqualsBatchArgmax) {
   ModelConfig c = test::tiny_config();
   DrtLM model = test::make_model(c, 7);

@@ -38,9 +38,12 @@ TEST(ModelConfig, JsonRoundTrip) {
   ModelConfig c = ModelConfig::preset_or_file("small");
   c.gca_null_key = false;
   c.train_seq_len = 2048;
+  EXPECT_FALSE(c.to_json().contains("gca_residual"));  // the paper's wiring stays unmarked
+  c.gca_residual = true;
   ModelConfig back = ModelConfig::from_json(c.to_json());
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_FALSE(back.null_key());
+  EXPECT_TRUE(back.gca_residual);
 }
 
 TEST(ModelConfig, OfficialKeysThatDoNotChangeTheComputationAreIgnored) {
