@@ -15,6 +15,8 @@ int cmd_bench(int argc, char** argv);
 int cmd_read(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+// `drt probe copy`: a fast training experiment (src/probe).
+int cmd_probe(int argc, char** argv);
 // `drt bench infer`, defined in cmd_eval.cc; cmd_bench dispatches "infer" to it.
 int cmd_bench_infer(int argc, char** argv);
 
