@@ -35,6 +35,15 @@ ForwardOutput batch_forward(DrtLM& model, const torch::Tensor& tokens) {
   return model->forward(tokens.unsqueeze(0), options);
 }
 
+// Reads tokens [T] in pieces of n tokens; the logits of every position, [T, V].
+torch::Tensor read_in_pieces(Session& session, const torch::Tensor& tokens, int64_t n) {
+  std::vector<int64_t> ids = to_vector(tokens);
+  std::vector<torch::Tensor> parts;
+  for (size_t i = 0; i < ids.size(); i += static_cast<size_t>(n))
+    parts.push_back(session.read(ids.data() + i, std::min<int64_t>(n, static_cast<int64_t>(ids.size() - i)), Logits::kAll));
+  return torch::cat(parts, 0);
+}
+
 class StreamingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -147,12 +156,7 @@ TEST(Streaming, SlidingWindowBaselineEqualsBatch) {
   auto tokens = test::random_tokens(1, 6 * c.enc_chunk_size, 4).squeeze(0);
   auto batch = batch_forward(model, tokens);
   Session session = new_session(model);
-  std::vector<int64_t> ids = to_vector(tokens);
-  std::vector<torch::Tensor> parts;
-  for (size_t i = 0; i < ids.size(); i += 9)
-    parts.push_back(session.read(ids.data() + i, std::min<int64_t>(9, static_cast<int64_t>(ids.size() - i)),
-                                 Logits::kAll));
-  EXPECT_TRUE(all_close(torch::cat(parts, 0), batch.logits.squeeze(0), kRtol, kAtol));
+  EXPECT_TRUE(all_close(read_in_pieces(session, tokens, 9), batch.logits.squeeze(0), kRtol, kAtol));
   EXPECT_EQ(session.memory().size(), 0);
 }
 
@@ -165,12 +169,7 @@ TEST(Streaming, GcaResidualWiringEqualsBatch) {
   auto tokens = test::random_tokens(1, 8 * c.enc_chunk_size, 7).squeeze(0);
   auto batch = batch_forward(model, tokens);
   Session session = new_session(model);
-  std::vector<int64_t> ids = to_vector(tokens);
-  std::vector<torch::Tensor> parts;
-  for (size_t i = 0; i < ids.size(); i += 11)
-    parts.push_back(session.read(ids.data() + i, std::min<int64_t>(11, static_cast<int64_t>(ids.size() - i)),
-                                 Logits::kAll));
-  EXPECT_TRUE(all_close(torch::cat(parts, 0), batch.logits.squeeze(0), kRtol, kAtol));
+  EXPECT_TRUE(all_close(read_in_pieces(session, tokens, 11), batch.logits.squeeze(0), kRtol, kAtol));
 
   ModelConfig official = c;
   official.gca_residual = false;
