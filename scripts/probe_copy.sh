@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The copy probes of docs/results.md ("Where copying breaks"): tiny config, one retrieval
 # group, batch 16, AdamW 3e-3. Each prints a table and writes runs/probe/<name>.json.
-# About 15 minutes in all on 2 cores. Usage: bash scripts/probe_copy.sh [build dir]
+# About 50 minutes in all on 2 cores (the first five about 15). Usage: bash scripts/probe_copy.sh [build dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DRT=${1:-build}/drt
@@ -17,3 +17,8 @@ probe gca-residual --chunks 4 --needles 0:1 --eval-needles 0:1 --steps 2000 --gc
 #    retrieval + GCA reach. 400 curriculum steps with one repeated digit teach retrieval first.
 probe retrieval --repeat-steps 400 --steps 2400
 probe retrieval-residual --repeat-steps 400 --steps 2400 --gca-residual
+# 4. Longer, and with half the samples still repeating one digit after the curriculum.
+probe retrieval-8k --repeat-steps 400 --steps 8000 --eval-every 800
+probe retrieval-residual-8k --repeat-steps 400 --steps 4800 --eval-every 800 --gca-residual
+probe retrieval-share --repeat-steps 400 --repeat-share 0.5 --steps 4000 --eval-every 800
+probe retrieval-residual-share --repeat-steps 400 --repeat-share 0.5 --steps 4000 --eval-every 800 --gca-residual

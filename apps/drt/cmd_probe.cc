@@ -81,7 +81,9 @@ int probe_copy(int argc, char** argv) {
       .option("eval-needles", "far|A:B", "evaluation needles: far = beyond the stacked windows", "far")
       .option("digits", "N", "answer length", "5")
       .option("steps", "N", "training steps", "2000")
-      .option("repeat-steps", "N", "curriculum: the first N steps repeat one digit N times (easy to read)", "0")
+      .option("repeat-steps", "N", "curriculum: the first N steps answer one digit repeated (easy to read)", "0")
+      .option("repeat-share", "F", "after them, this share of samples still repeats one digit (keeps retrieval trained)",
+              "0")
       .option("batch", "B", "samples per step", "16")
       .option("lr", "X", "AdamW learning rate (constant, no weight decay)", "3e-3")
       .option("eval-every", "N", "evaluate every N steps", "400")
@@ -111,6 +113,7 @@ int probe_copy(int argc, char** argv) {
   o.digits = args.get_int("digits");
   o.steps = args.get_int("steps");
   o.repeat_steps = args.get_int("repeat-steps");
+  o.repeat_share = args.get_double("repeat-share");
   o.batch = args.get_int("batch");
   o.lr = args.get_double("lr");
   o.eval_every = args.get_int("eval-every");

@@ -13,8 +13,6 @@ namespace drt {
 
 namespace {
 
-enum class Answer { kRepeat, kRandom };
-
 // One batch of probe samples. tokens: [B, N S] text tokens; mask: [B, N S], 1 on the
 // answer digits after '?'; needle: the needle's chunk per sample.
 struct ProbeBatch {
@@ -22,8 +20,10 @@ struct ProbeBatch {
   std::vector<int64_t> needle;
 };
 
+// repeat: the share of samples whose answer is one digit repeated (0 and 1 draw nothing,
+// so runs without a mixed share keep their data stream).
 ProbeBatch make_batch(int64_t B, int64_t S, const CopyProbeOptions& o, int64_t needle_begin, int64_t needle_end,
-                      Answer answer, torch::Generator& gen) {
+                      double repeat, torch::Generator& gen) {
   const int64_t N = o.chunks, n = o.digits;
   ProbeBatch b;
   b.tokens = torch::randint('a', 'z' + 1, {B, N * S}, gen, torch::kLong);
@@ -31,7 +31,9 @@ ProbeBatch make_batch(int64_t B, int64_t S, const CopyProbeOptions& o, int64_t n
   for (int64_t i = 0; i < B; ++i) {
     const int64_t needle = torch::randint(needle_begin, needle_end, {1}, gen, torch::kLong).item<int64_t>();
     auto digits = torch::randint('0', '9' + 1, {n}, gen, torch::kLong);  // [n]
-    if (answer == Answer::kRepeat) digits.fill_(digits[0].item<int64_t>());
+    const bool one_digit =
+        repeat >= 1.0 || (repeat > 0.0 && torch::rand({1}, gen, torch::kDouble).item<double>() < repeat);
+    if (one_digit) digits.fill_(digits[0].item<int64_t>());
     auto row = b.tokens[i];
     row[needle * S] = '#';
     row.narrow(0, needle * S + 1, n).copy_(digits);
@@ -87,6 +89,8 @@ void validate_copy_probe(const CopyProbeOptions& o, const ModelConfig& c) {
   DRT_CHECK(o.steps >= 1, "copy probe: --steps must be positive, got ", o.steps);
   DRT_CHECK(o.repeat_steps >= 0 && o.repeat_steps <= o.steps, "copy probe: --repeat-steps must be in [0, --steps], got ",
             o.repeat_steps);
+  DRT_CHECK(o.repeat_share >= 0.0 && o.repeat_share < 1.0, "copy probe: --repeat-share must be in [0, 1), got ",
+            o.repeat_share);
   DRT_CHECK(o.batch >= 1, "copy probe: --batch must be positive, got ", o.batch);
   DRT_CHECK(o.eval_every >= 1, "copy probe: --eval-every must be positive, got ", o.eval_every);
   DRT_CHECK(o.eval_samples >= 1, "copy probe: --eval-samples must be positive, got ", o.eval_samples);
@@ -114,13 +118,13 @@ std::vector<CopyProbeEval> run_copy_probe(const ModelConfig& c, const CopyProbeO
   torch::Generator data_gen = at::detail::createCPUGenerator(o.seed * 7919 + 1);
   torch::Generator eval_gen = at::detail::createCPUGenerator(o.seed * 7919 + 2);
   const ProbeBatch eval_batch =
-      make_batch(o.eval_samples, S, o, o.eval_needle_begin, o.eval_needle_end, Answer::kRandom, eval_gen);
+      make_batch(o.eval_samples, S, o, o.eval_needle_begin, o.eval_needle_end, 0.0, eval_gen);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(0.0));
   std::vector<CopyProbeEval> evals;
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t step = 1; step <= o.steps; ++step) {
-    const Answer answer = step <= o.repeat_steps ? Answer::kRepeat : Answer::kRandom;
-    ProbeBatch b = make_batch(o.batch, S, o, o.needle_begin, o.needle_end, answer, data_gen);
+    const double repeat = step <= o.repeat_steps ? 1.0 : o.repeat_share;
+    ProbeBatch b = make_batch(o.batch, S, o, o.needle_begin, o.needle_end, repeat, data_gen);
     ForwardOptions f;
     f.noise_seed = o.seed * 1000003 + static_cast<uint64_t>(step) * 1000;  // Gumbel noise per sample
     auto loss = lm_loss(model->forward(b.tokens, f).logits, b.tokens, b.mask);
@@ -146,6 +150,7 @@ nlohmann::json to_json(const CopyProbeOptions& o) {
           {"digits", o.digits},
           {"steps", o.steps},
           {"repeat_steps", o.repeat_steps},
+          {"repeat_share", o.repeat_share},
           {"batch", o.batch},
           {"eval_every", o.eval_every},
           {"eval_samples", o.eval_samples},

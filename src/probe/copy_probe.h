@@ -29,6 +29,7 @@ struct CopyProbeOptions {
   int64_t digits = 5;             // answer length (< S)
   int64_t steps = 2000;
   int64_t repeat_steps = 0;       // curriculum: the first steps repeat one digit (easy to read)
+  double repeat_share = 0;        // after those, this share of samples still repeats one digit
   int64_t batch = 16;
   int64_t eval_every = 400;
   int64_t eval_samples = 64;

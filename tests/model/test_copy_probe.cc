@@ -34,6 +34,10 @@ TEST(CopyProbe, BadOptionsAreErrorsNamingTheValue) {
   o = CopyProbeOptions{};
   o.digits = 15;
   EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("got 15"), std::string::npos);
+  o = CopyProbeOptions{};
+  o.repeat_share = 1.0;  // then nothing would ever be random
+  EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("--repeat-share must be in [0, 1), got 1"),
+            std::string::npos);
   auto r = run_drt("probe copy --needles 3");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--needles must be A:B"), std::string::npos) << r.output;
