@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -37,9 +36,7 @@ std::pair<int64_t, int64_t> parse_range(const std::string& flag, const std::stri
 
 std::vector<int64_t> parse_layers(const std::string& text) {
   std::vector<int64_t> layers;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (const std::string& item : split_commas(text)) {
     try {
       size_t used = 0;
       layers.push_back(std::stoll(item, &used));

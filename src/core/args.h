@@ -47,6 +47,9 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
 };
 
+// "a,b,,c" -> {"a", "b", "c"}: the parts of a comma-separated list flag, empty ones dropped.
+std::vector<std::string> split_commas(const std::string& text);
+
 // Parses "4k", "64K", "1m", "16M", "2048" into a count (k = 1024, m = 1024*1024).
 int64_t parse_count(const std::string& text);
 
