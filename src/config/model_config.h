@@ -33,8 +33,9 @@ struct ModelConfig {
   std::optional<bool> gca_null_key;
   // Not the paper's wiring: also add GCA's output to the residual stream
   // (x_out = h + GCA(h) + MLP(norm(h + GCA(h)))). The official model feeds GCA only into
-  // the MLP; at small scale that makes copying through GCA far slower to learn (measured
-  // by `drt probe copy`, docs/results.md). Written to config.json only when true.
+  // the MLP; at small scale, with retrieval given, that left copying through GCA at chance
+  // where this wiring learns it (`drt probe copy`, docs/results.md). Written to
+  // config.json only when true.
   bool gca_residual = false;
   // false: the sliding-window baseline (no chunk encoder, no GCA; every decoder layer is
   // a lower layer).
