@@ -79,10 +79,15 @@ int cmd_train(int argc, char** argv) {
       .option("seed", "N", "seed of initialisation, data order and Gumbel noise", "0")
       .option("threads", "N", "intra-op threads (default: $DRT_THREADS or all cores)", "0")
       .option("kernels", "fused|reference", "attention implementation (default: $DRT_KERNELS or fused)")
+      .option("device", "cpu|cuda|cuda:N|auto",
+              "where to train (cuda: rank r takes GPU r mod GPUs; auto: cuda if there is one)", "cpu")
+      .option("backend", "auto|gloo|nccl", "all-reduce transport of --world-size/--procs runs (auto: NCCL on CUDA)",
+              "auto")
       .option("world-size", "N", "data-parallel ranks in all", "1")
       .option("rank", "R", "this process's rank", "0")
       .option("master", "HOST:PORT", "rendezvous address of rank 0", "127.0.0.1:29500")
       .option("procs", "N", "start N local ranks (this process is rank 0)", "1")
+      .option("time-limit", "SECONDS", "stop after this long, saving a checkpoint (run again to continue)", "0")
       .option("stop-after", "N", "stop after N steps of this run, as if interrupted (for testing resume)", "0")
       .flag("quiet", "no progress line");
   if (!args.parse(argc, argv)) return 0;
@@ -109,10 +114,14 @@ int cmd_train(int argc, char** argv) {
   o.seed = static_cast<uint64_t>(args.get_int("seed"));
   o.threads = static_cast<int>(args.get_int("threads"));
   o.kernels = args.get_optional("kernels").value_or("");
+  o.device = args.get("device");
+  o.backend = args.get("backend");
   o.world_size = static_cast<int>(args.get_int("world-size"));
   o.rank = static_cast<int>(args.get_int("rank"));
   o.master = args.get("master");
   o.stop_after = args.get_int("stop-after");
+  o.time_limit = args.get_double("time-limit");
+  DRT_CHECK(o.time_limit >= 0, "train: --time-limit must be >= 0 seconds, got ", o.time_limit);
   o.quiet = args.get_flag("quiet");
   const int procs = static_cast<int>(args.get_int("procs"));
   DRT_CHECK(procs >= 1, "train: --procs must be >= 1, got ", procs);
@@ -151,7 +160,7 @@ int cmd_train(int argc, char** argv) {
     if (r.final_eval_loss >= 0)
       std::printf("  eval loss         %.4f nats/token (perplexity %.2f)\n", r.final_eval_loss,
                   std::exp(r.final_eval_loss));
-    std::printf("  throughput        %.0f tokens/s\n", tps);
+    std::printf("  throughput        %.0f tokens/s on %s\n", tps, o.device.c_str());
     std::printf("  files             config.json model.safetensors train_log.jsonl loss.png\n");
   }
   return 0;

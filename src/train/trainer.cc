@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
@@ -52,6 +53,8 @@ uint64_t sample_seed(uint64_t seed, int64_t step, int64_t sample) {
 struct Batch {
   torch::Tensor tokens;     // [B, T]
   torch::Tensor loss_mask;  // [B, T] float, 1 = token is a target
+  // Batches are made on the CPU (they are pure functions of the seed) and then moved.
+  Batch to(const c10::Device& device) const { return {tokens.to(device), loss_mask.to(device)}; }
 };
 
 class BatchSource {
@@ -156,7 +159,7 @@ nlohmann::json options_json(const TrainOptions& o) {
   return {{"seq_len", o.seq_len}, {"batch", o.batch},   {"accum", o.accum},       {"task", o.task},
           {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
-          {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}};
+          {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device}};
 }
 
 }  // namespace
@@ -188,7 +191,8 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(opt.model_dir.empty() != opt.config.empty(), "train: give exactly one of --model DIR or --config FILE");
   if (opt.warmup < 0) opt.warmup = std::max<int64_t>(1, opt.steps / 50);
   const bool main_rank = opt.rank == 0;
-  Distributed dist(opt.world_size, opt.rank, opt.master);
+  const c10::Device device = parse_device(opt.device, opt.rank);
+  Distributed dist(opt.world_size, opt.rank, opt.master, opt.backend, device);
 
   auto tokenizer = load_tokenizer(opt.data_dir);
   TokenFile train_file = TokenFile::open(opt.data_dir, "train");
@@ -232,6 +236,9 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(opt.seq_len > 0 && opt.seq_len % config.enc_chunk_size == 0, "train: --seq-len ", opt.seq_len,
             " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
   config.train_seq_len = opt.seq_len;
+  // Initialised (or loaded) on the CPU, whose generator makes the weights the same on
+  // every device; then moved, before the optimizer sees the parameters.
+  model->to(device);
   model->train();
 
   std::vector<torch::Tensor> params = model->parameters();
@@ -239,7 +246,7 @@ TrainResult train(const TrainOptions& opt_in) {
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(opt.lr)
                                             .betas({opt.beta1, opt.beta2})
                                             .weight_decay(opt.weight_decay));
-  if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile);
+  if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile, device);
 
   TaskMix mix = TaskMix::parse(opt.task);
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size);
@@ -260,7 +267,7 @@ TrainResult train(const TrainOptions& opt_in) {
     double total = 0;
     for (int64_t i = 0; i < opt.eval_batches; ++i) {
       // Fixed evaluation samples: "step" -1 - i of a seed no training step uses.
-      Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch);
+      Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch).to(device);
       total += batch_loss(model->forward(b.tokens).logits, b.tokens, b.loss_mask, opt.loss_weighting).item<double>();
     }
     model->train();
@@ -287,6 +294,11 @@ TrainResult train(const TrainOptions& opt_in) {
   int64_t step = start_step;
   for (; step < opt.steps; ++step) {
     if (opt.stop_after > 0 && step - start_step >= opt.stop_after) break;
+    // Ranks agree on when to stop: rank 0's clock decides, through the mean of a flag.
+    if (opt.time_limit > 0) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      if (dist.mean(main_rank && elapsed >= opt.time_limit ? 1.0 : 0.0) > 0) break;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = learning_rate(step, opt.steps, opt.warmup, opt.lr, opt.min_lr);
     for (auto& group : optimizer.param_groups())
@@ -295,7 +307,7 @@ TrainResult train(const TrainOptions& opt_in) {
     double step_loss = 0;
     for (int64_t micro = 0; micro < opt.accum; ++micro) {
       const int64_t first = micro * global_batch + opt.rank * opt.batch;
-      Batch b = source.make(opt.seed, step, first, opt.batch);
+      Batch b = source.make(opt.seed, step, first, opt.batch).to(device);
       ForwardOptions fo;
       fo.noise_seed = sample_seed(opt.seed ^ 0x6a09e667ULL, step, 0) + static_cast<uint64_t>(first);
       auto loss = batch_loss(model->forward(b.tokens, fo).logits, b.tokens, b.loss_mask, opt.loss_weighting);

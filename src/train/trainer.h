@@ -43,11 +43,20 @@ struct TrainOptions {
   int threads = 0;
   bool quiet = false;
   std::string kernels;     // "", "fused" or "reference"
+  // cpu | cuda | cuda:N | auto (core/device.h). The weights, optimizer moments and batches
+  // live there; checkpoints are written from CPU copies, so a run can resume on another.
+  std::string device = "cpu";
   // Data parallelism (c10d): world_size ranks, this one `rank`, rendezvous at master.
   int world_size = 1, rank = 0;
   std::string master = "127.0.0.1:29500";
+  // The all-reduce's transport: "auto" = NCCL when training on CUDA and this LibTorch has
+  // it, else Gloo; or "gloo" / "nccl" explicitly.
+  std::string backend = "auto";
   // Test hook: stop (as if interrupted) after this many steps of this run; 0 = never.
   int64_t stop_after = 0;
+  // Stop (saving a checkpoint to resume from) once this run has trained this many
+  // seconds; 0 = no limit. The schedule stays that of --steps.
+  double time_limit = 0;
 };
 
 struct TrainLogEntry {

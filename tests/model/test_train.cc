@@ -2,9 +2,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/device.h"
 #include "data/corpus.h"
+#include "kernels/ops.h"
 #include "model/checkpoint.h"
 #include "support/test_util.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace drt::test {
@@ -173,6 +176,143 @@ TEST(Train, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
   DrtLM m1 = load_model(one), m2 = load_model(two);
   auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
   for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-3, 2e-5)) << item.key();
+}
+
+}  // namespace
+}  // namespace drt::test
+
+// --device: CPU checks run everywhere; the CUDA ones run where a GPU is visible (and are
+// skipped, saying so, elsewhere: scripts/device_cuda_check.sh runs them on a GPU machine).
+namespace drt::test {
+namespace {
+
+TEST(Device, ValuesAndErrors) {
+  EXPECT_TRUE(parse_device("cpu").is_cpu());
+  EXPECT_NE(error_of([] { parse_device("tpu"); }).find("got 'tpu'"), std::string::npos);
+  if (!cuda_available()) {
+    EXPECT_TRUE(parse_device("auto").is_cpu());
+    const std::string e = error_of([] { parse_device("cuda"); });
+    EXPECT_TRUE(e.find("without CUDA") != std::string::npos || e.find("no CUDA GPU") != std::string::npos) << e;
+    return;
+  }
+  EXPECT_TRUE(parse_device("auto").is_cuda());
+  EXPECT_EQ(parse_device("cuda", /*rank=*/0).index(), 0);
+  EXPECT_NE(error_of([] { parse_device("cuda:x"); }).find("'x' is not a GPU number"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_device("cuda:999"); }).find("GPU(s) are visible"), std::string::npos);
+}
+
+TEST(Device, CudaWithoutAGpuFailsBeforeWritingAnything) {
+  if (cuda_available()) GTEST_SKIP() << "a GPU is visible";
+  const std::string out = temp_dir("nocuda") + "/model";
+  auto r = run_drt("train --config tiny --data " + small_corpus() + " --steps 2 --seq-len 60 --device cuda --out " +
+                   out);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--device cuda"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(out)) << "nothing may be written when the device is unusable";
+}
+
+TEST(Cuda, ForwardMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU visible";
+  DrtLM model = make_model(tiny_config(), 7);
+  auto tokens = random_tokens(2, 180, 3);
+  ForwardOptions fo;
+  fo.gumbel = false;
+  auto cpu = model->forward(tokens, fo);
+  model->to(torch::kCUDA);
+  auto gpu = model->forward(tokens.to(torch::kCUDA), fo);
+  EXPECT_TRUE(all_close(gpu.logits.cpu(), cpu.logits, 1e-3, 1e-4));
+  ASSERT_EQ(gpu.retrievals.size(), cpu.retrievals.size());
+  for (size_t g = 0; g < cpu.retrievals.size(); ++g) {
+    EXPECT_TRUE(torch::equal(gpu.retrievals[g].indices.cpu(), cpu.retrievals[g].indices)) << "group " << g;
+    EXPECT_TRUE(all_close(gpu.retrievals[g].weights.cpu(), cpu.retrievals[g].weights, 1e-4, 1e-5)) << "group " << g;
+  }
+}
+
+// The same run on the GPU and on the CPU: the same batches, Gumbel noise and
+// initialisation, so the losses agree up to float rounding.
+TEST(Cuda, TrainingMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU visible";
+  TrainOptions cpu = tiny_run(temp_dir("cpu"), 8);
+  cpu.kernels = "reference";  // the math the GPU runs
+  TrainOptions gpu = tiny_run(temp_dir("gpu"), 8);
+  gpu.device = "cuda";
+  TrainResult a = train(cpu), b = train(gpu);
+  set_kernel_mode(KernelMode::kFused);
+  ASSERT_EQ(a.log.size(), b.log.size());
+  for (size_t i = 0; i < a.log.size(); ++i)
+    EXPECT_NEAR(b.log[i].loss, a.log[i].loss, 2e-3 * std::max(1.0, std::abs(a.log[i].loss))) << "step " << i + 1;
+  EXPECT_NEAR(b.final_eval_loss, a.final_eval_loss, 5e-3);
+  DrtLM m1 = load_model(cpu.out_dir), m2 = load_model(gpu.out_dir);
+  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
+  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 2e-2, 1e-3)) << item.key();
+}
+
+TEST(Cuda, InterruptedRunResumesWithTheSameLosses) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU visible";
+  const std::string whole = temp_dir("cwhole"), parts = temp_dir("cparts");
+  auto on_gpu = [](TrainOptions o) {
+    o.device = "cuda";
+    return o;
+  };
+  TrainResult uninterrupted = train(on_gpu(tiny_run(whole, 10)));
+  TrainOptions first = on_gpu(tiny_run(parts, 10));
+  first.stop_after = 4;
+  TrainResult a = train(first);
+  TrainResult b = train(on_gpu(tiny_run(parts, 10)));
+  ASSERT_EQ(b.start_step, 4);
+  std::vector<double> resumed;
+  for (const auto& e : a.log) resumed.push_back(e.loss);
+  for (const auto& e : b.log) resumed.push_back(e.loss);
+  ASSERT_EQ(resumed.size(), uninterrupted.log.size());
+  // GPU backward passes sum with atomics, so runs differ in the last bits.
+  for (size_t i = 0; i < resumed.size(); ++i)
+    EXPECT_NEAR(resumed[i], uninterrupted.log[i].loss, 1e-4 * std::max(1.0, std::abs(resumed[i]))) << "step " << i + 1;
+}
+
+// Two ranks on one GPU through Gloo (NCCL needs a GPU per rank) equal one rank with
+// twice the batch, as on the CPU.
+TEST(Cuda, TwoRanksEqualOneRankWithTwiceTheBatch) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU visible";
+  if (!Distributed::has_gloo()) GTEST_SKIP() << "built without c10d/Gloo";
+  const std::string one = temp_dir("crank1"), two = temp_dir("crank2");
+  const std::string common =
+      " --config tiny --data " + small_corpus() + " --steps 4 --seq-len 60 --lr 3e-3 --seed 5 --quiet --device cuda";
+  auto r1 = run_drt("train" + common + " --batch 4 --out " + one);
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  auto r2 = run_drt("train" + common + " --batch 2 --procs 2 --backend gloo --out " + two);
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  DrtLM m1 = load_model(one), m2 = load_model(two);
+  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
+  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-3, 2e-5)) << item.key();
+}
+
+TEST(Distributed, BackendErrorsNameTheProblem) {
+  EXPECT_NE(error_of([] { Distributed d(2, 0, "127.0.0.1:1", "mpi"); }).find("got 'mpi'"), std::string::npos);
+  if (Distributed::has_nccl())
+    EXPECT_NE(error_of([] { Distributed d(2, 0, "127.0.0.1:1", "nccl"); }).find("needs --device cuda"),
+              std::string::npos);
+  else
+    EXPECT_NE(error_of([] { Distributed d(2, 0, "127.0.0.1:1", "nccl"); }).find("without c10d/NCCL"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace drt::test
+
+namespace drt::test {
+namespace {
+
+// --time-limit stops a run early with a checkpoint; the same command then continues.
+TEST(Train, TimeLimitStopsWithACheckpointToResumeFrom) {
+  const std::string out = temp_dir("tlimit");
+  TrainOptions o = tiny_run(out, 6);
+  o.time_limit = 1e-9;  // past before the first step
+  TrainResult a = train(o);
+  EXPECT_EQ(a.end_step, 0);
+  EXPECT_TRUE(file_exists(out + "/train_state.json"));
+  TrainResult b = train(tiny_run(out, 6));
+  EXPECT_EQ(b.start_step, 0);
+  EXPECT_EQ(b.end_step, 6);
 }
 
 }  // namespace

@@ -37,8 +37,9 @@ at::Tensor window_attention(const at::Tensor& q, const at::Tensor& k, const at::
     auto kb = kh.slice(2, k0, k1);                       // [B, H, bk, D]
     auto vb = vh.slice(2, k0, k1);
     auto logits = torch::matmul(qb, kb.transpose(-1, -2)) * scale;  // [B, H, bq, bk]
-    auto qpos = torch::arange(p0, p1, torch::dtype(torch::kLong)).unsqueeze(1);  // [bq, 1]
-    auto kpos = torch::arange(k0, k1, torch::dtype(torch::kLong)).unsqueeze(0);  // [1, bk]
+    const auto pos_options = torch::dtype(torch::kLong).device(q.device());
+    auto qpos = torch::arange(p0, p1, pos_options).unsqueeze(1);  // [bq, 1]
+    auto kpos = torch::arange(k0, k1, pos_options).unsqueeze(0);  // [1, bk]
     auto dist = (qpos - kpos);                                                    // [bq, bk]
     auto visible = (dist >= 0).logical_and(dist <= window);
     if (slopes.defined()) {
