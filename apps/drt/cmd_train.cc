@@ -8,8 +8,10 @@
 
 #include "apps/drt/commands.h"
 #include "core/args.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace drt::cli {
@@ -128,6 +130,9 @@ int cmd_train(int argc, char** argv) {
   std::vector<pid_t> children;
   if (procs > 1) {
     DRT_CHECK(o.world_size == 1, "train: give either --procs or --world-size, not both");
+    if (o.device != "cpu" && o.backend != "gloo" && parse_device(o.device).is_cuda() && Distributed::has_nccl())
+      DRT_CHECK(procs <= cuda_device_count(), "train: --procs ", procs, " on ", cuda_device_count(),
+                " GPU(s): NCCL needs one GPU per rank (use fewer ranks, or --backend gloo where this drt has it)");
     o.world_size = procs;
     o.rank = 0;
     if (!args.get_optional("master") || args.get("master") == "127.0.0.1:29500") {

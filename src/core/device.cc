@@ -9,6 +9,7 @@
 namespace drt {
 
 bool cuda_available() { return torch::cuda::is_available(); }
+int cuda_device_count() { return cuda_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 
 c10::Device parse_device(const std::string& name, int rank) {
   if (name == "cpu") return c10::Device(c10::kCPU);

@@ -16,5 +16,7 @@ c10::Device parse_device(const std::string& name, int rank = 0);
 
 // True when this LibTorch was built with CUDA and at least one GPU is visible.
 bool cuda_available();
+// GPUs visible to this process (0 without CUDA).
+int cuda_device_count();
 
 }  // namespace drt
