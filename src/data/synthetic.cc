@@ -12,7 +12,8 @@ SyntheticTask parse_synthetic_task(const std::string& name) {
   if (name == "passkey") return SyntheticTask::kPasskey;
   if (name == "multikey") return SyntheticTask::kMultikey;
   if (name == "multihop") return SyntheticTask::kMultihop;
-  throw Error(str_cat("unknown synthetic task '", name, "' (expected passkey, multikey or multihop)"));
+  if (name == "copy") return SyntheticTask::kCopy;
+  throw Error(str_cat("unknown synthetic task '", name, "' (expected passkey, multikey, multihop or copy)"));
 }
 
 std::string to_string(SyntheticTask task) {
@@ -20,6 +21,7 @@ std::string to_string(SyntheticTask task) {
     case SyntheticTask::kPasskey: return "passkey";
     case SyntheticTask::kMultikey: return "multikey";
     case SyntheticTask::kMultihop: return "multihop";
+    case SyntheticTask::kCopy: return "copy";
   }
   return "?";
 }
@@ -236,12 +238,30 @@ SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int6
   });
 }
 
+SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                          const SyntheticOptions& o) {
+  check_options(haystack, o);
+  const int64_t length = o.copy_length > 0 ? o.copy_length : o.chunk_size - 1;
+  DRT_CHECK(length >= 1, "copy: copy length ", length, " must be at least 1");
+  const Digits digits = find_digits(tokenizer);
+  const std::vector<int64_t> bar = tokenizer.encode("|");
+  SyntheticOptions with_length = o;
+  with_length.answer_length = length;  // what draw_unique checks
+  SplitMix64 rng(o.seed);
+  return draw_unique(with_length, rng, [&](SplitMix64& r) {
+    const std::vector<int64_t> answer = draw_answer(digits, length, r);
+    std::vector<Needle> needles = {{concat({&bar, &answer, &bar}), o.depth, true}};
+    return assemble(tokenizer, haystack, o, std::move(needles), bar, answer, r);
+  });
+}
+
 SyntheticSample make_synthetic(SyntheticTask task, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                const SyntheticOptions& options) {
   switch (task) {
     case SyntheticTask::kPasskey: return make_passkey(tokenizer, haystack, options);
     case SyntheticTask::kMultikey: return make_multikey(tokenizer, haystack, options);
     case SyntheticTask::kMultihop: return make_multihop(tokenizer, haystack, options);
+    case SyntheticTask::kCopy: return make_copy(tokenizer, haystack, options);
   }
   throw Error("unknown synthetic task");
 }

@@ -17,6 +17,10 @@
 //             question "|What is the passkey for <A>? The passkey is:<ans>"
 //   multihop  needles  "|The value of <A> is <B>|" and "|The passkey of <B> is:<ans>|"
 //             question "|What is the passkey of the value of <A>? The passkey is:<ans>"
+//   copy      needle   "|<ans>|" with a long answer (copy_length digits), question "|<ans>":
+//             a dense copying exercise, every answer digit a target. A model whose
+//             training text never repeats at random learns no copying (induction) at all;
+//             the passkey needs it (docs/results.md).
 //
 // Digits: when " 0" … " 9" are each one token (gpt2) the answer uses those, so the text
 // reads "is: 7 3 9 1 4"; otherwise "0" … "9" must each be one token (bytes; spm, whose
@@ -30,8 +34,8 @@
 
 namespace drt {
 
-enum class SyntheticTask { kPasskey, kMultikey, kMultihop };
-// "passkey", "multikey", "multihop".
+enum class SyntheticTask { kPasskey, kMultikey, kMultihop, kCopy };
+// "passkey", "multikey", "multihop", "copy".
 SyntheticTask parse_synthetic_task(const std::string& name);
 std::string to_string(SyntheticTask task);
 
@@ -41,7 +45,8 @@ struct SyntheticOptions {
   double depth = 0.5;         // the needle with the answer: 0 = first token, 1 = just before the question
   double hop_depth = 0.25;    // multihop: the "value of <A> is <B>" needle
   int64_t keys = 4;           // multikey: needles in the haystack, 1..26
-  int64_t answer_length = 5;  // digits
+  int64_t answer_length = 5;  // digits (passkey, multikey, multihop)
+  int64_t copy_length = 0;    // copy: digits; 0 = chunk_size - 1, the whole last chunk after its '|'
   uint64_t seed = 0;          // same seed, same sample
   // -1: the filler starts at a seeded offset of the haystack and the needles are inserted
   // into it. >= 0: token i of the sample is haystack[(offset + i) % size] wherever no
@@ -67,6 +72,8 @@ SyntheticSample make_multikey(const Tokenizer& tokenizer, const std::vector<int6
                               const SyntheticOptions& options);
 SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                               const SyntheticOptions& options);
+SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
+                          const SyntheticOptions& options);
 SyntheticSample make_synthetic(SyntheticTask task, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                const SyntheticOptions& options);
 

@@ -170,6 +170,27 @@ TEST_F(SyntheticBytes, MultihopChainsTwoNeedles) {
   EXPECT_NEAR(static_cast<double>(s.needle_pos) / o.length, 0.7, 0.05);
 }
 
+// copy: "|<digits>|" planted at the depth, then "|" and the same digits fill the last
+// chunk; every digit of the copy is a target.
+TEST_F(SyntheticBytes, CopyRepeatsALongDigitStringInTheLastChunk) {
+  for (double depth : {0.0, 0.6, 1.0}) {
+    SyntheticOptions o = options(10, 31, depth, 4);
+    const SyntheticSample s = make_copy(tok_, haystack_, o);
+    o.answer_length = 30;  // 0 = S - 1 digits
+    check_sample(tok_, s, o, "|");
+    const std::string digits = digits_of(tok_, s.answer);
+    EXPECT_EQ(digits.size(), 30u);
+    EXPECT_EQ(digits.find_first_not_of("0123456789"), std::string::npos) << digits;
+    EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 32), "|" + digits + "|");
+  }
+  SyntheticOptions o = options(10, 31, 0.5, 4);
+  o.copy_length = 12;
+  EXPECT_EQ(make_copy(tok_, haystack_, o).answer.size(), 12u);
+  EXPECT_EQ(parse_synthetic_task("copy"), SyntheticTask::kCopy);
+  o.copy_length = 40;  // more than a chunk can hold after its '|'
+  EXPECT_THROW(make_copy(tok_, haystack_, o), Error);
+}
+
 TEST_F(SyntheticBytes, BadOptionsAreErrorsNamingTheValue) {
   auto error_of = [&](SyntheticOptions o) -> std::string {
     try {
