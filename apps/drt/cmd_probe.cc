@@ -1,4 +1,5 @@
 // `drt probe copy`: does a configuration learn to copy through retrieval + GCA?
+// `drt probe induction`: can a trained model copy at all?
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -11,7 +12,11 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "io/file_util.h"
+#include "core/threads.h"
+#include "data/tokenizer.h"
+#include "model/checkpoint.h"
 #include "probe/copy_probe.h"
+#include "probe/induction_probe.h"
 
 namespace drt::cli {
 
@@ -150,16 +155,62 @@ int probe_copy(int argc, char** argv) {
   return 0;
 }
 
+int probe_induction(int argc, char** argv) {
+  Args args("probe induction",
+            "Can this trained model copy? Writes random strings of letters (or digits) twice and compares the\n"
+            "model's loss on the second copy with the first. A model with an induction head predicts the second\n"
+            "copy almost perfectly; one without does no better than on the first, and cannot answer a passkey\n"
+            "either, whatever its retrieval does (docs/results.md).");
+  args.required("model", "DIR", "model directory")
+      .option("alphabet", "letters|digits", "the symbols of the strings (one token each)", "letters")
+      .option("length", "N", "symbols per copy", "200")
+      .option("trials", "N", "random strings", "8")
+      .option("seed", "N", "seed of the strings", "1")
+      .option("threads", "N", "intra-op threads (default: $DRT_THREADS or all cores)", "0")
+      .option("out", "FILE", "write the result as JSON");
+  if (!args.parse(argc, argv, 2)) return 0;
+  set_threads(static_cast<int>(args.get_int("threads")));
+  InductionProbeOptions o;
+  o.alphabet = args.get("alphabet");
+  o.length = args.get_int("length");
+  o.trials = args.get_int("trials");
+  o.seed = static_cast<uint64_t>(args.get_int("seed"));
+  const std::string dir = args.get("model");
+  DrtLM model = load_model(dir);
+  auto tokenizer = load_tokenizer(dir);
+  const InductionProbeResult r = run_induction_probe(model, *tokenizer, o);
+  const double gain = r.first_loss - r.second_loss;
+  const char* verdict = r.second_accuracy >= 0.9 ? "yes" : gain >= 0.5 * r.chance_loss ? "partly" : "no";
+  std::printf("induction probe: %s, %lld strings of %lld %s, each written twice\n", dir.c_str(),
+              static_cast<long long>(o.trials), static_cast<long long>(o.length), o.alphabet.c_str());
+  std::printf("| copy | loss (nats/symbol) | right |\n|---|---|---|\n");
+  std::printf("| first | %.3f | %s |\n| second | %.3f | %s |\n", r.first_loss, percent(r.first_accuracy).c_str(),
+              r.second_loss, percent(r.second_accuracy).c_str());
+  std::printf("chance: loss %.3f, %s right.  copies: %s\n", r.chance_loss, percent(1.0 / r.symbols).c_str(), verdict);
+  if (auto out = args.get_optional("out")) {
+    nlohmann::json j = to_json(r);
+    j["model"] = dir;
+    j["alphabet"] = o.alphabet;
+    j["length"] = o.length;
+    j["trials"] = o.trials;
+    j["copies"] = verdict;
+    write_file_atomic(*out, j.dump(2) + "\n");
+    std::printf("wrote %s\n", out->c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_probe(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << "usage: drt probe copy [flags]   (drt probe copy --help)\n";
+    std::cout << "usage: drt probe copy|induction [flags]   (drt probe copy --help, drt probe induction --help)\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string what = argv[1];
   if (what == "copy") return probe_copy(argc, argv);
-  throw Error(str_cat("unknown probe '", what, "' (known: copy)"));
+  if (what == "induction") return probe_induction(argc, argv);
+  throw Error(str_cat("unknown probe '", what, "' (known: copy, induction)"));
 }
 
 }  // namespace drt::cli

@@ -27,7 +27,7 @@ const Command kCommands[] = {
     {"read", "read a text with a streaming session; save it as a memory file", drt::cli::cmd_read},
     {"generate", "generate text after a prompt and/or a loaded memory file", drt::cli::cmd_generate},
     {"eval", "evaluate: `drt eval ppl` (perplexity by position), `drt eval passkey`, `drt eval plot`", drt::cli::cmd_eval},
-    {"probe", "training probes: `drt probe copy` (can this config learn to copy through retrieval + GCA?)",
+    {"probe", "probes: `drt probe copy` (can this config learn to copy through retrieval + GCA?), `drt probe induction` (can this model copy?)",
      drt::cli::cmd_probe},
 };
 

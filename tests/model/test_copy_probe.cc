@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/byte_tokenizer.h"
 #include "probe/copy_probe.h"
+#include "probe/induction_probe.h"
 #include "support/test_util.h"
 
 namespace drt::test {
@@ -93,6 +95,55 @@ TEST(CopyProbe, GcaResidualMakesCopyingThroughGcaLearnable) {
   EXPECT_LT(e.answer_loss, 1.0);
   EXPECT_GT(e.digit_accuracy[0], 0.9);
   for (double a : e.digit_accuracy) EXPECT_GT(a, 0.4);
+}
+
+}  // namespace
+}  // namespace drt::test
+
+namespace drt::test {
+namespace {
+
+TEST(InductionProbe, InputIsOneRandomStringTwiceInWholeChunks) {
+  ByteTokenizer tok;
+  InductionProbeOptions o;
+  o.length = 40;
+  o.trials = 3;
+  auto tokens = induction_probe_tokens(tok, o, 15);  // [3, 90]
+  ASSERT_EQ(tokens.size(0), 3);
+  EXPECT_EQ(tokens.size(1), 90);
+  EXPECT_TRUE(torch::equal(tokens.narrow(1, 0, 40), tokens.narrow(1, 40, 40)));
+  EXPECT_TRUE(tokens.ge('a').all().item<bool>() && tokens.le('z').all().item<bool>());
+  EXPECT_FALSE(torch::equal(tokens[0], tokens[1]));  // each trial its own string
+  o.alphabet = "digits";
+  auto digits = induction_probe_tokens(tok, o, 15);
+  EXPECT_TRUE(digits.ge('0').all().item<bool>() && digits.le('9').all().item<bool>());
+  o.alphabet = "greek";
+  EXPECT_NE(error_of([&] { induction_probe_tokens(tok, o, 15); }).find("got 'greek'"), std::string::npos);
+}
+
+// The probe's losses are the model's own cross-entropies on the two copies.
+TEST(InductionProbe, ReportsTheModelsLossOnEachCopy) {
+  ByteTokenizer tok;
+  DrtLM model = make_model(tiny_config(), 5);
+  InductionProbeOptions o;
+  o.length = 30;
+  o.trials = 2;
+  const InductionProbeResult r = run_induction_probe(model, tok, o);
+  auto tokens = induction_probe_tokens(tok, o, 15);
+  ForwardOptions fo;
+  fo.gumbel = false;
+  auto logp = torch::log_softmax(model->forward(tokens, fo).logits, -1);
+  double first = 0, second = 0;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 1; t < 30; ++t) {
+      first -= logp[b][t - 1][tokens[b][t].item<int64_t>()].item<double>() / 58;
+      second -= logp[b][t + 29][tokens[b][t + 30].item<int64_t>()].item<double>() / 58;
+    }
+  EXPECT_NEAR(r.first_loss, first, 1e-4);
+  EXPECT_NEAR(r.second_loss, second, 1e-4);
+  EXPECT_NEAR(r.chance_loss, std::log(26.0), 1e-12);
+  // An untrained model does not copy: the second copy is no easier than the first.
+  EXPECT_NEAR(r.second_loss, r.first_loss, 0.5);
 }
 
 }  // namespace
