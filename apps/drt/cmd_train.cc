@@ -130,7 +130,7 @@ int cmd_train(int argc, char** argv) {
   std::vector<pid_t> children;
   if (procs > 1) {
     DRT_CHECK(o.world_size == 1, "train: give either --procs or --world-size, not both");
-    if (o.device != "cpu" && o.backend != "gloo" && parse_device(o.device).is_cuda() && Distributed::has_nccl())
+    if (o.backend != "gloo" && Distributed::has_nccl() && parse_device(o.device).is_cuda())
       DRT_CHECK(procs <= cuda_device_count(), "train: --procs ", procs, " on ", cuda_device_count(),
                 " GPU(s): NCCL needs one GPU per rank (use fewer ranks, or --backend gloo where this drt has it)");
     o.world_size = procs;

@@ -22,7 +22,7 @@ c10::Device parse_device(const std::string& name, int rank) {
   throw Error(str_cat("--device ", name, ": this drt was built against a LibTorch without CUDA (",
                       "build it against a CUDA LibTorch: see the README's \"Build with CUDA\")"));
 #endif
-  const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+  const int gpus = cuda_device_count();
   if (name == "cuda") return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(rank % gpus));
   const std::string index = name.substr(5);
   char* end = nullptr;

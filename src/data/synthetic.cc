@@ -246,7 +246,7 @@ SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>
   const Digits digits = find_digits(tokenizer);
   const std::vector<int64_t> bar = tokenizer.encode("|");
   SyntheticOptions with_length = o;
-  with_length.answer_length = length;  // what draw_unique checks
+  with_length.answer_length = length;  // what draw_unique's error message names
   SplitMix64 rng(o.seed);
   return draw_unique(with_length, rng, [&](SplitMix64& r) {
     const std::vector<int64_t> answer = draw_answer(digits, length, r);

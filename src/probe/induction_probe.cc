@@ -37,12 +37,11 @@ at::Tensor induction_probe_tokens(const Tokenizer& tokenizer, const InductionPro
   const int64_t L = o.length;
   const int64_t T = (2 * L + chunk_size - 1) / chunk_size * chunk_size;
   auto tokens = torch::empty({o.trials, T}, torch::kLong);  // [B, T]
+  auto at = tokens.accessor<int64_t, 2>();
   SplitMix64 rng(o.seed);
   for (int64_t b = 0; b < o.trials; ++b) {
-    std::vector<int64_t> copy(L);
-    for (auto& id : copy) id = ids[rng.below(ids.size())];
-    auto row = tokens[b];
-    for (int64_t t = 0; t < T; ++t) row[t] = copy[t % L];  // copy, copy, the start of a third
+    for (int64_t t = 0; t < L; ++t) at[b][t] = ids[rng.below(ids.size())];
+    for (int64_t t = L; t < T; ++t) at[b][t] = at[b][t - L];  // copy, copy, the start of a third
   }
   return tokens;
 }
@@ -64,7 +63,7 @@ InductionProbeResult run_induction_probe(DrtLM& model, const Tokenizer& tokenize
     return std::make_pair(loss, accuracy);
   };
   InductionProbeResult r;
-  r.symbols = o.alphabet == "letters" ? 26 : 10;
+  r.symbols = static_cast<int64_t>(alphabet_ids(tokenizer, o.alphabet).size());
   r.chance_loss = std::log(static_cast<double>(r.symbols));
   std::tie(r.first_loss, r.first_accuracy) = scored(1, L - 1);
   std::tie(r.second_loss, r.second_accuracy) = scored(L + 1, L - 1);

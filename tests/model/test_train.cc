@@ -37,6 +37,14 @@ std::string small_corpus() {
   return dir;
 }
 
+// The model directories hold the same weights, to all_close's tolerance.
+void expect_same_weights(const std::string& dir, const std::string& expected_dir, double rtol, double atol) {
+  DrtLM actual = load_model(dir), expected = load_model(expected_dir);
+  auto got = actual->named_parameters();
+  for (const auto& item : expected->named_parameters())
+    EXPECT_TRUE(all_close(got[item.key()], item.value(), rtol, atol)) << item.key();
+}
+
 TrainOptions tiny_run(const std::string& out, int64_t steps) {
   TrainOptions o;
   o.config = "tiny";
@@ -106,10 +114,7 @@ void check_resume_is_exact(const std::string& device, int64_t steps, int64_t sto
   ASSERT_EQ(resumed.size(), uninterrupted.log.size());
   for (size_t i = 0; i < resumed.size(); ++i)
     EXPECT_NEAR(resumed[i], uninterrupted.log[i].loss, rtol * std::max(1.0, std::abs(resumed[i]))) << "step " << i + 1;
-  if (!weights) return;
-  DrtLM m1 = load_model(whole), m2 = load_model(parts);
-  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
-  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-4, 1e-6)) << item.key();
+  if (weights) expect_same_weights(parts, whole, 1e-4, 1e-6);
 }
 
 TEST(Train, InterruptedRunResumesWithTheSameLosses) { check_resume_is_exact("cpu", 12, 5, 1e-5, true); }
@@ -171,21 +176,23 @@ TEST(Train, BadOptionsAreClearErrors) {
 namespace drt::test {
 namespace {
 
-TEST(Train, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
-  const std::string data = small_corpus();
+// One rank with batch 4 and two ranks with batch 2 each (`procs_flags` picks how), both
+// with `flags`, end with the same weights.
+void check_two_ranks_equal_one(const std::string& flags, const std::string& procs_flags) {
   const std::string one = temp_dir("rank1"), two = temp_dir("rank2");
-  const std::string common = " --config tiny --data " + data + " --steps 4 --seq-len 60 --lr 3e-3 --seed 5 --quiet";
+  const std::string common =
+      " --config tiny --data " + small_corpus() + " --steps 4 --seq-len 60 --lr 3e-3 --seed 5 --quiet" + flags;
   auto r1 = run_drt("train" + common + " --batch 4 --out " + one);
   ASSERT_EQ(r1.exit_code, 0) << r1.output;
-  auto r2 = run_drt("train" + common + " --batch 2 --procs 2 --out " + two);
+  auto r2 = run_drt("train" + common + " --batch 2 " + procs_flags + " --out " + two);
   if (r2.output.find("built without c10d") != std::string::npos) GTEST_SKIP() << r2.output;
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   // Gradients are summed in another order across ranks; AdamW's first steps magnify
   // float rounding, so the tolerance is that of a few steps of lr 3e-3.
-  DrtLM m1 = load_model(one), m2 = load_model(two);
-  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
-  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-3, 2e-5)) << item.key();
+  expect_same_weights(two, one, 1e-3, 2e-5);
 }
+
+TEST(Train, TwoRanksWithBatchBEqualOneRankWithBatch2B) { check_two_ranks_equal_one("", "--procs 2"); }
 
 }  // namespace
 }  // namespace drt::test
@@ -251,9 +258,7 @@ TEST(Cuda, TrainingMatchesCpu) {
   for (size_t i = 0; i < a.log.size(); ++i)
     EXPECT_NEAR(b.log[i].loss, a.log[i].loss, 2e-3 * std::max(1.0, std::abs(a.log[i].loss))) << "step " << i + 1;
   EXPECT_NEAR(b.final_eval_loss, a.final_eval_loss, 5e-3);
-  DrtLM m1 = load_model(cpu.out_dir), m2 = load_model(gpu.out_dir);
-  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
-  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 2e-2, 1e-3)) << item.key();
+  expect_same_weights(gpu.out_dir, cpu.out_dir, 2e-2, 1e-3);
 }
 
 // GPU backward passes sum with atomics, so runs differ in the last bits.
@@ -267,16 +272,7 @@ TEST(Cuda, InterruptedRunResumesWithTheSameLosses) {
 TEST(Cuda, TwoRanksEqualOneRankWithTwiceTheBatch) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU visible";
   if (!Distributed::has_gloo()) GTEST_SKIP() << "built without c10d/Gloo";
-  const std::string one = temp_dir("crank1"), two = temp_dir("crank2");
-  const std::string common =
-      " --config tiny --data " + small_corpus() + " --steps 4 --seq-len 60 --lr 3e-3 --seed 5 --quiet --device cuda";
-  auto r1 = run_drt("train" + common + " --batch 4 --out " + one);
-  ASSERT_EQ(r1.exit_code, 0) << r1.output;
-  auto r2 = run_drt("train" + common + " --batch 2 --procs 2 --backend gloo --out " + two);
-  ASSERT_EQ(r2.exit_code, 0) << r2.output;
-  DrtLM m1 = load_model(one), m2 = load_model(two);
-  auto p1 = m1->named_parameters(), p2 = m2->named_parameters();
-  for (const auto& item : p1) EXPECT_TRUE(all_close(p2[item.key()], item.value(), 1e-3, 2e-5)) << item.key();
+  check_two_ranks_equal_one(" --device cuda", "--procs 2 --backend gloo");
 }
 
 TEST(Distributed, BackendErrorsNameTheProblem) {
