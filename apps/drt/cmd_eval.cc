@@ -104,7 +104,7 @@ int eval_passkey(int argc, char** argv) {
       .option("depths", "N|LIST", "needle depths: N evenly spaced from 0 to 1, or a list of fractions (0.1,0.5)",
               "10")
       .option("trials", "N", "samples per (length, depth)", "1")
-      .option("task", "NAME", "passkey, multikey, multihop or copy (a long digit string repeated)", "passkey")
+      .option("task", "NAME", "passkey, multikey, multihop, copy (a long digit string repeated) or copy-letters", "passkey")
       .option("haystack", "kjv|brown|filler|FILE",
               "filler text: the King James Bible, the Brown corpus, the repetitive passkey filler, or a UTF-8 file",
               "kjv")

@@ -13,7 +13,9 @@ SyntheticTask parse_synthetic_task(const std::string& name) {
   if (name == "multikey") return SyntheticTask::kMultikey;
   if (name == "multihop") return SyntheticTask::kMultihop;
   if (name == "copy") return SyntheticTask::kCopy;
-  throw Error(str_cat("unknown synthetic task '", name, "' (expected passkey, multikey, multihop or copy)"));
+  if (name == "copy-letters") return SyntheticTask::kCopyLetters;
+  throw Error(str_cat("unknown synthetic task '", name,
+                      "' (expected passkey, multikey, multihop, copy or copy-letters)"));
 }
 
 std::string to_string(SyntheticTask task) {
@@ -22,6 +24,7 @@ std::string to_string(SyntheticTask task) {
     case SyntheticTask::kMultikey: return "multikey";
     case SyntheticTask::kMultihop: return "multihop";
     case SyntheticTask::kCopy: return "copy";
+    case SyntheticTask::kCopyLetters: return "copy-letters";
   }
   return "?";
 }
@@ -163,6 +166,18 @@ std::vector<int64_t> draw_answer(const Digits& digits, int64_t length, SplitMix6
   return answer;
 }
 
+// The 26 lowercase letters as token ids, each of which must be one token ("a" … "z").
+std::vector<int64_t> find_letters(const Tokenizer& tokenizer) {
+  std::vector<int64_t> letters;
+  for (char c = 'a'; c <= 'z'; ++c) {
+    const std::vector<int64_t> ids = tokenizer.encode(std::string(1, c));
+    DRT_CHECK(ids.size() == 1, "copy-letters: the ", tokenizer.spec(), " tokenizer encodes \"", std::string(1, c),
+              "\" as ", ids.size(), " tokens; the task needs one-token letters");
+    letters.push_back(ids[0]);
+  }
+  return letters;
+}
+
 // `count` distinct key words.
 std::vector<std::string> draw_keys(int64_t count, SplitMix64& rng) {
   std::vector<int64_t> order(kKeyWordCount);
@@ -239,17 +254,26 @@ SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int6
 }
 
 SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
-                          const SyntheticOptions& o) {
+                          const SyntheticOptions& o, bool letters) {
   check_options(haystack, o);
   const int64_t length = o.copy_length > 0 ? o.copy_length : o.chunk_size - 1;
   DRT_CHECK(length >= 1, "copy: copy length ", length, " must be at least 1");
-  const Digits digits = find_digits(tokenizer);
+  // The symbols the copied string is drawn from: ten digits, or 26 letters, with which a
+  // one- or two-token match already says where in the string the model is.
+  std::vector<int64_t> symbols;
+  if (letters) {
+    symbols = find_letters(tokenizer);
+  } else {
+    const Digits digits = find_digits(tokenizer);
+    symbols.assign(std::begin(digits.ids), std::end(digits.ids));
+  }
   const std::vector<int64_t> bar = tokenizer.encode("|");
   SyntheticOptions with_length = o;
   with_length.answer_length = length;  // what draw_unique's error message names
   SplitMix64 rng(o.seed);
   return draw_unique(with_length, rng, [&](SplitMix64& r) {
-    const std::vector<int64_t> answer = draw_answer(digits, length, r);
+    std::vector<int64_t> answer(length);
+    for (auto& a : answer) a = symbols[r.below(symbols.size())];
     std::vector<Needle> needles = {{concat({&bar, &answer, &bar}), o.depth, true}};
     return assemble(tokenizer, haystack, o, std::move(needles), bar, answer, r);
   });
@@ -261,7 +285,8 @@ SyntheticSample make_synthetic(SyntheticTask task, const Tokenizer& tokenizer, c
     case SyntheticTask::kPasskey: return make_passkey(tokenizer, haystack, options);
     case SyntheticTask::kMultikey: return make_multikey(tokenizer, haystack, options);
     case SyntheticTask::kMultihop: return make_multihop(tokenizer, haystack, options);
-    case SyntheticTask::kCopy: return make_copy(tokenizer, haystack, options);
+    case SyntheticTask::kCopy: return make_copy(tokenizer, haystack, options, false);
+    case SyntheticTask::kCopyLetters: return make_copy(tokenizer, haystack, options, true);
   }
   throw Error("unknown synthetic task");
 }

@@ -21,6 +21,9 @@
 //             a dense copying exercise, every answer digit a target. A model whose
 //             training text never repeats at random learns no copying (induction) at all;
 //             the passkey needs it (docs/results.md).
+//   copy-letters  the same with lowercase letters "a" … "z" (each one token) for digits:
+//             with 26 symbols a one- or two-token match already locates the position in
+//             the string, so copying is easier to learn than with 10 digits.
 //
 // Digits: when " 0" … " 9" are each one token (gpt2) the answer uses those, so the text
 // reads "is: 7 3 9 1 4"; otherwise "0" … "9" must each be one token (bytes; spm, whose
@@ -34,8 +37,8 @@
 
 namespace drt {
 
-enum class SyntheticTask { kPasskey, kMultikey, kMultihop, kCopy };
-// "passkey", "multikey", "multihop", "copy".
+enum class SyntheticTask { kPasskey, kMultikey, kMultihop, kCopy, kCopyLetters };
+// "passkey", "multikey", "multihop", "copy", "copy-letters".
 SyntheticTask parse_synthetic_task(const std::string& name);
 std::string to_string(SyntheticTask task);
 
@@ -72,8 +75,9 @@ SyntheticSample make_multikey(const Tokenizer& tokenizer, const std::vector<int6
                               const SyntheticOptions& options);
 SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                               const SyntheticOptions& options);
+// letters: "a" … "z" instead of digits (the copy-letters task).
 SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
-                          const SyntheticOptions& options);
+                          const SyntheticOptions& options, bool letters = false);
 SyntheticSample make_synthetic(SyntheticTask task, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                const SyntheticOptions& options);
 

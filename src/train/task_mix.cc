@@ -9,14 +9,15 @@ namespace drt {
 
 namespace {
 bool known_task(const std::string& t) {
-  return t == "lm" || t == "passkey" || t == "multikey" || t == "multihop" || t == "copy";
+  return t == "lm" || t == "passkey" || t == "multikey" || t == "multihop" || t == "copy" ||
+         t == "copy-letters";
 }
 }  // namespace
 
 TaskMix TaskMix::parse(const std::string& spec) {
   TaskMix mix;
   if (spec.rfind("mix:", 0) != 0) {
-    DRT_CHECK(known_task(spec), "unknown task '", spec, "' (expected lm, passkey, multikey, multihop, copy or mix:...)");
+    DRT_CHECK(known_task(spec), "unknown task '", spec, "' (expected lm, passkey, multikey, multihop, copy, copy-letters or mix:...)");
     mix.entries_.emplace_back(spec, 1.0);
     return mix;
   }

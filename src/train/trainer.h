@@ -25,7 +25,7 @@ struct TrainOptions {
   int64_t seq_len = 1024;  // T text tokens per sample, a multiple of S
   int64_t batch = 4;       // samples per rank per micro-step
   int64_t accum = 1;       // micro-steps per optimizer step
-  std::string task = "lm";  // lm | passkey | multikey | multihop | copy | mix:lm=0.5,passkey=0.5
+  std::string task = "lm";  // lm | passkey | multikey | multihop | copy | copy-letters | mix:lm=0.5,passkey=0.5
   // How a batch's scored tokens are averaged. "sample": each sample's mean over its own
   // scored tokens, then the mean over samples, so a mix's fractions are its shares of the
   // gradient. "token": one mean over all scored tokens of the batch, so a passkey sample

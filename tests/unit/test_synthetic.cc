@@ -191,6 +191,21 @@ TEST_F(SyntheticBytes, CopyRepeatsALongDigitStringInTheLastChunk) {
   EXPECT_THROW(make_copy(tok_, haystack_, o), Error);
 }
 
+// copy-letters: the same layout with "a" … "z" for digits, each one token.
+TEST_F(SyntheticBytes, CopyLettersRepeatsALongLetterStringInTheLastChunk) {
+  SyntheticOptions o = options(10, 31, 0.3, 4);
+  const SyntheticSample s = make_synthetic(parse_synthetic_task("copy-letters"), tok_, haystack_, o);
+  o.answer_length = 30;
+  check_sample(tok_, s, o, "|");
+  const std::string letters = tok_.decode(s.answer);
+  ASSERT_EQ(letters.size(), 30u);
+  EXPECT_EQ(letters.find_first_not_of("abcdefghijklmnopqrstuvwxyz"), std::string::npos) << letters;
+  EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 32), "|" + letters + "|");
+  EXPECT_EQ(to_string(SyntheticTask::kCopyLetters), "copy-letters");
+  // 30 letters drawn from 26 use more than 10 distinct symbols (a digit string cannot).
+  EXPECT_GT(std::set<char>(letters.begin(), letters.end()).size(), 10u) << letters;
+}
+
 TEST_F(SyntheticBytes, BadOptionsAreErrorsNamingTheValue) {
   auto error_of = [&](SyntheticOptions o) -> std::string {
     try {
