@@ -99,6 +99,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     else if (key == "initializer_range") c.initializer_range = get_as<double>(v, key);
     else if (key == "gca_null_key") c.gca_null_key = get_as<bool>(v, key);
     else if (key == "gca_residual") c.gca_residual = get_as<bool>(v, key);
+    else if (key == "window_rope") c.window_rope = get_as<bool>(v, key);
     else if (key == "retrieval") c.retrieval = get_as<bool>(v, key);
     else if (key == "train_seq_len") c.train_seq_len = get_as<int64_t>(v, key);
     else if (key == "num_key_value_heads") {
@@ -150,6 +151,7 @@ nlohmann::json ModelConfig::to_json() const {
   j["initializer_range"] = initializer_range;
   if (gca_null_key) j["gca_null_key"] = *gca_null_key;
   if (gca_residual) j["gca_residual"] = true;
+  if (window_rope) j["window_rope"] = true;
   j["retrieval"] = retrieval;
   if (train_seq_len) j["train_seq_len"] = *train_seq_len;
   j["hidden_act"] = "silu";

@@ -22,6 +22,10 @@ struct ModelConfig {
   std::vector<int64_t> decoder_layers = {1, 1, 1};  // [lower, group 1, group 2, ...]
   int64_t enc_chunk_size = 15;          // S text tokens per chunk (+1 landmark)
   bool enable_alibi = true;             // ALiBi bias in the decoder's window attention
+  // Not the paper's: RoPE (theta 10000) on the decoder's window-attention queries and keys.
+  // A window never sees an offset beyond W, so lengths past training are still offsets
+  // seen in training. Written to config.json only when true.
+  bool window_rope = false;
   bool enable_softmax_one = false;      // accepted for compatibility; see gca_null_key
   bool tie_word_embeddings = true;      // lm_head = embed_tokens
   int64_t pad_id = 256;

@@ -86,8 +86,9 @@ void Session::append_landmarks(const at::Tensor& keys) {
   }
 }
 
-at::Tensor Session::attend(WindowAttentionImpl& attn, RMSNormImpl& norm, WindowCache& cache, const at::Tensor& x) {
-  auto [q, k, v] = attn.project(norm.forward(x));  // each [1, T, H, D]
+at::Tensor Session::attend(WindowAttentionImpl& attn, RMSNormImpl& norm, WindowCache& cache, const at::Tensor& x,
+                           int64_t first_position) {
+  auto [q, k, v] = attn.project(norm.forward(x), first_position);  // each [1, T, H, D]
   auto [keys, values, offset] = cache.extend(k, v);
   return x + attn.output(window_attention(q, keys, values, attn.m, attn.window, offset));
 }
@@ -172,7 +173,7 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
   auto x = model_->model->embed_tokens(torch::tensor(ids, torch::kLong).unsqueeze(0));  // [1, P, d]
   for (size_t i = 0; i < lower_cache_.size(); ++i) {
     auto& layer = *model_->model->lower_layers[i]->as<DecoderLayer>();
-    auto h = attend(*layer.self_attn, *layer.input_layernorm, lower_cache_[i], x);
+    auto h = attend(*layer.self_attn, *layer.input_layernorm, lower_cache_[i], x, p0);
     x = h + layer.mlp(layer.post_attention_layernorm(h));
   }
 
@@ -224,7 +225,7 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
       auto& group = *model_->model->upper_groups[g];
       for (size_t i = 0; i < group.size(); ++i) {
         auto& layer = *group[i]->as<UpperLayer>();
-        auto h = attend(*layer.self_attn, *layer.input_layernorm, upper_cache_[g][i], x);
+        auto h = attend(*layer.self_attn, *layer.input_layernorm, upper_cache_[g][i], x, p0);
         // GCA feeds the MLP, not the residual stream (DESIGN §2.6), unless the config's
         // gca_residual adds it there too. With no chunk retrieved anywhere in the step it
         // is exactly 0, as in the batch forward.

@@ -130,7 +130,9 @@ class Session {
   std::vector<Chosen> retrieve_group(int64_t g, const at::Tensor& x, const std::vector<int64_t>& rows,
                                      const std::vector<int64_t>& owners);
   // x + Attn(norm(x)) of one decoder layer against its cache.
-  static at::Tensor attend(WindowAttentionImpl& attn, RMSNormImpl& norm, WindowCache& cache, const at::Tensor& x);
+  // first_position: the absolute position of x's first row (what RoPE rotates by).
+  static at::Tensor attend(WindowAttentionImpl& attn, RMSNormImpl& norm, WindowCache& cache, const at::Tensor& x,
+                           int64_t first_position);
   void append_landmarks(const at::Tensor& keys);  // [n, d]
 
   DrtLM model_;

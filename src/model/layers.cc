@@ -45,7 +45,7 @@ torch::Tensor alibi_slopes(int64_t num_heads) {
 }
 
 WindowAttentionImpl::WindowAttentionImpl(const ModelConfig& c)
-    : num_heads(c.num_attention_heads), head_dim(c.head_dim()), window(c.effective_window()) {
+    : num_heads(c.num_attention_heads), head_dim(c.head_dim()), window(c.effective_window()), rope(c.window_rope) {
   const int64_t d = c.hidden_size;
   q_proj = register_module("q_proj", linear(d, d));
   k_proj = register_module("k_proj", linear(d, d));
@@ -54,10 +54,15 @@ WindowAttentionImpl::WindowAttentionImpl(const ModelConfig& c)
   if (c.enable_alibi) m = register_buffer("m", alibi_slopes(num_heads));
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> WindowAttentionImpl::project(const torch::Tensor& x) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> WindowAttentionImpl::project(const torch::Tensor& x,
+                                                                                     int64_t first_position) {
   const int64_t B = x.size(0), T = x.size(1);
-  return {q_proj(x).view({B, T, num_heads, head_dim}), k_proj(x).view({B, T, num_heads, head_dim}),
-          v_proj(x).view({B, T, num_heads, head_dim})};
+  auto q = q_proj(x).view({B, T, num_heads, head_dim}), k = k_proj(x).view({B, T, num_heads, head_dim});
+  if (rope) {
+    q = apply_rope(q, first_position);
+    k = apply_rope(k, first_position);
+  }
+  return {q, k, v_proj(x).view({B, T, num_heads, head_dim})};
 }
 
 torch::Tensor WindowAttentionImpl::output(const torch::Tensor& heads) {
@@ -69,20 +74,19 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x) {
   return output(window_attention(q, k, v, m, window, /*q_offset=*/0));
 }
 
-namespace {
-// RoPE (rotate-half convention, theta 10000) for positions 0..T-1.  x: [BN, T, H, D]
-torch::Tensor apply_rope(const torch::Tensor& x) {
+torch::Tensor apply_rope(const torch::Tensor& x, int64_t first_position) {
   const int64_t T = x.size(1), D = x.size(3);
   auto inv_freq = 1.0 / torch::pow(10000.0, torch::arange(0, D, 2, torch::kFloat64) / static_cast<double>(D));
-  auto freqs = torch::outer(torch::arange(T, torch::kFloat64), inv_freq);  // [T, D/2]
-  auto emb = torch::cat({freqs, freqs}, -1);                                // [T, D]
+  // Angles in float64: far into a long stream a position has many more digits than float32 keeps.
+  auto positions = torch::arange(first_position, first_position + T, torch::kFloat64);
+  auto freqs = torch::outer(positions, inv_freq);     // [T, D/2]
+  auto emb = torch::cat({freqs, freqs}, -1);          // [T, D]
   auto cos = emb.cos().to(x.scalar_type()).view({1, T, 1, D}).to(x.device());
   auto sin = emb.sin().to(x.scalar_type()).view({1, T, 1, D}).to(x.device());
   auto x1 = x.narrow(-1, 0, D / 2), x2 = x.narrow(-1, D / 2, D / 2);
   auto rotated = torch::cat({-x2, x1}, -1);
   return x * cos + rotated * sin;
 }
-}  // namespace
 
 EncoderAttentionImpl::EncoderAttentionImpl(const ModelConfig& c)
     : num_heads(c.num_attention_heads), head_dim(c.head_dim()) {
@@ -95,8 +99,8 @@ EncoderAttentionImpl::EncoderAttentionImpl(const ModelConfig& c)
 
 torch::Tensor EncoderAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t BN = x.size(0), T = x.size(1);
-  auto q = apply_rope(q_proj(x).view({BN, T, num_heads, head_dim})).transpose(1, 2);  // [BN, H, T, D]
-  auto k = apply_rope(k_proj(x).view({BN, T, num_heads, head_dim})).transpose(1, 2);
+  auto q = apply_rope(q_proj(x).view({BN, T, num_heads, head_dim}), 0).transpose(1, 2);  // [BN, H, T, D]
+  auto k = apply_rope(k_proj(x).view({BN, T, num_heads, head_dim}), 0).transpose(1, 2);
   auto v = v_proj(x).view({BN, T, num_heads, head_dim}).transpose(1, 2);
   auto p = torch::softmax(torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_dim)), -1);
   auto o = torch::matmul(p, v).transpose(1, 2).reshape({BN, T, num_heads * head_dim});

@@ -32,19 +32,26 @@ TORCH_MODULE(Mlp);
 // ALiBi slopes m_h = 2^(-8(h+1)/H), h = 0..H-1.  -> [H] float32
 torch::Tensor alibi_slopes(int64_t num_heads);
 
-// Causal multi-head self-attention over a sliding window with ALiBi (decoder layers).
+// RoPE (rotate-half convention, theta 10000) at positions first_position .. first_position+T-1.
+// x: [B, T, H, D] -> the same shape
+torch::Tensor apply_rope(const torch::Tensor& x, int64_t first_position);
+
+// Causal multi-head self-attention over a sliding window with ALiBi (decoder layers), or
+// with RoPE when the config says window_rope.
 class WindowAttentionImpl : public torch::nn::Module {
  public:
   explicit WindowAttentionImpl(const ModelConfig& c);
   // x: [B, T, d] -> [B, T, d]
   torch::Tensor forward(const torch::Tensor& x);
-  // Projections for a streaming step: x [B, T, d] -> q, k, v each [B, T, H, D].
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const torch::Tensor& x);
+  // Projections: x [B, T, d] -> q, k, v each [B, T, H, D]; with RoPE, q and k are rotated
+  // for positions first_position.. (a streaming step passes how many positions came before).
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const torch::Tensor& x, int64_t first_position = 0);
   // Attention output [B, T, H, D] -> [B, T, d].
   torch::Tensor output(const torch::Tensor& heads);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   torch::Tensor m;  // [H] ALiBi slopes (buffer "m", as in official checkpoints); undefined without ALiBi
   int64_t num_heads, head_dim, window;
+  bool rope;  // RoPE on q and k (config window_rope)
 };
 TORCH_MODULE(WindowAttention);
 

@@ -185,6 +185,31 @@ TEST(Streaming, GcaResidualWiringEqualsBatch) {
   EXPECT_FALSE(all_close(other, batch.logits, kRtol, kAtol));
 }
 
+// window_rope (RoPE on the window attention, instead of ALiBi): the session rotates each
+// step's queries and keys by their absolute positions, so reading in pieces well past the
+// window still equals the batch forward; and RoPE does change the computation.
+TEST(Streaming, WindowRopeEqualsBatch) {
+  ModelConfig c = test::tiny_config();
+  c.enable_alibi = false;
+  c.window_rope = true;
+  DrtLM model = test::make_model(c, 8);
+  auto tokens = test::random_tokens(1, 10 * c.enc_chunk_size, 9).squeeze(0);  // 160 positions, W = 32
+  auto batch = batch_forward(model, tokens);
+  Session session = new_session(model);
+  EXPECT_TRUE(all_close(read_in_pieces(session, tokens, 7), batch.logits.squeeze(0), kRtol, kAtol));
+  EXPECT_EQ(ModelConfig::from_json(c.to_json()).window_rope, true);
+
+  ModelConfig no_position = c;
+  no_position.window_rope = false;
+  DrtLM same_weights(no_position);
+  {
+    torch::NoGradGuard ng;
+    auto from = model->named_parameters();
+    for (auto& p : same_weights->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  EXPECT_FALSE(all_close(batch_forward(same_weights, tokens).logits, batch.logits, kRtol, kAtol));
+}
+
 TEST(Streaming, GreedyGenerationEqualsBatchArgmax) {
   ModelConfig c = test::tiny_config();
   DrtLM model = test::make_model(c, 7);
