@@ -44,6 +44,15 @@ torch::Tensor read_in_pieces(Session& session, const torch::Tensor& tokens, int6
   return torch::cat(parts, 0);
 }
 
+// A model of config c with model's weights (c must keep every parameter's shape).
+DrtLM with_config(const DrtLM& model, const ModelConfig& c) {
+  DrtLM same_weights(c);
+  torch::NoGradGuard ng;
+  auto from = model->named_parameters();
+  for (auto& p : same_weights->named_parameters()) p.value().copy_(from[p.key()]);
+  return same_weights;
+}
+
 class StreamingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -173,13 +182,8 @@ TEST(Streaming, GcaResidualWiringEqualsBatch) {
 
   ModelConfig official = c;
   official.gca_residual = false;
-  DrtLM same_weights(official);
-  {
-    torch::NoGradGuard ng;
-    auto from = model->named_parameters();
-    for (auto& p : same_weights->named_parameters()) p.value().copy_(from[p.key()]);
-  }
-  auto other = batch_forward(same_weights, tokens).logits;
+  DrtLM official_model = with_config(model, official);
+  auto other = batch_forward(official_model, tokens).logits;
   const int64_t first_served = 2 * c.enc_chunk_size;  // chunks 0 and 1 get GCA output 0
   EXPECT_TRUE(all_close(other.narrow(1, 0, first_served), batch.logits.narrow(1, 0, first_served), kRtol, kAtol));
   EXPECT_FALSE(all_close(other, batch.logits, kRtol, kAtol));
@@ -201,13 +205,8 @@ TEST(Streaming, WindowRopeEqualsBatch) {
 
   ModelConfig no_position = c;
   no_position.window_rope = false;
-  DrtLM same_weights(no_position);
-  {
-    torch::NoGradGuard ng;
-    auto from = model->named_parameters();
-    for (auto& p : same_weights->named_parameters()) p.value().copy_(from[p.key()]);
-  }
-  EXPECT_FALSE(all_close(batch_forward(same_weights, tokens).logits, batch.logits, kRtol, kAtol));
+  DrtLM no_position_model = with_config(model, no_position);
+  EXPECT_FALSE(all_close(batch_forward(no_position_model, tokens).logits, batch.logits, kRtol, kAtol));
 }
 
 TEST(Streaming, GreedyGenerationEqualsBatchArgmax) {
