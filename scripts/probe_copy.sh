@@ -13,6 +13,9 @@ probe window --chunks 3 --needles 0:1 --eval-needles 0:1 --steps 1200
 #    chunks, so retrieval cannot miss. The paper's wiring, then GCA also into the residual.
 probe gca --chunks 4 --needles 0:1 --eval-needles 0:1 --steps 2000
 probe gca-residual --chunks 4 --needles 0:1 --eval-needles 0:1 --steps 2000 --gca-residual
+#    The paper's wiring again, after 1200 steps with the needle in the chunk before the
+#    question's (inside its window): copying on the short path first.
+probe gca-near --chunks 4 --needles 0:1 --eval-needles 0:1 --steps 4000 --near-steps 1200 --eval-every 400
 # 3. Needles anywhere in chunks 0..4 of 8; evaluated beyond the stacked windows, where only
 #    retrieval + GCA reach. 400 curriculum steps with one repeated digit teach retrieval first.
 probe retrieval --repeat-steps 400 --steps 2400

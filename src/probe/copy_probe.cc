@@ -89,6 +89,8 @@ void validate_copy_probe(const CopyProbeOptions& o, const ModelConfig& c) {
   DRT_CHECK(o.steps >= 1, "copy probe: --steps must be positive, got ", o.steps);
   DRT_CHECK(o.repeat_steps >= 0 && o.repeat_steps <= o.steps, "copy probe: --repeat-steps must be in [0, --steps], got ",
             o.repeat_steps);
+  DRT_CHECK(o.near_steps >= 0 && o.near_steps <= o.steps, "copy probe: --near-steps must be in [0, --steps], got ",
+            o.near_steps);
   DRT_CHECK(o.repeat_share >= 0.0 && o.repeat_share < 1.0, "copy probe: --repeat-share must be in [0, 1), got ",
             o.repeat_share);
   DRT_CHECK(o.batch >= 1, "copy probe: --batch must be positive, got ", o.batch);
@@ -124,7 +126,9 @@ std::vector<CopyProbeEval> run_copy_probe(const ModelConfig& c, const CopyProbeO
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t step = 1; step <= o.steps; ++step) {
     const double repeat = step <= o.repeat_steps ? 1.0 : o.repeat_share;
-    ProbeBatch b = make_batch(o.batch, S, o, o.needle_begin, o.needle_end, repeat, data_gen);
+    const bool near = step <= o.near_steps;  // the needle in the chunk before the question's
+    ProbeBatch b = make_batch(o.batch, S, o, near ? o.chunks - 2 : o.needle_begin,
+                              near ? o.chunks - 1 : o.needle_end, repeat, data_gen);
     ForwardOptions f;
     f.noise_seed = o.seed * 1000003 + static_cast<uint64_t>(step) * 1000;  // Gumbel noise per sample
     auto loss = lm_loss(model->forward(b.tokens, f).logits, b.tokens, b.mask);
@@ -151,6 +155,7 @@ nlohmann::json to_json(const CopyProbeOptions& o) {
           {"steps", o.steps},
           {"repeat_steps", o.repeat_steps},
           {"repeat_share", o.repeat_share},
+          {"near_steps", o.near_steps},
           {"batch", o.batch},
           {"eval_every", o.eval_every},
           {"eval_samples", o.eval_samples},

@@ -30,6 +30,9 @@ struct CopyProbeOptions {
   int64_t steps = 2000;
   int64_t repeat_steps = 0;       // curriculum: the first steps repeat one digit (easy to read)
   double repeat_share = 0;        // after those, this share of samples still repeats one digit
+  // curriculum: the first steps put the needle in chunk N-2, inside the question's window,
+  // so that copying forms on the short path before it must go through retrieval + GCA.
+  int64_t near_steps = 0;
   int64_t batch = 16;
   int64_t eval_every = 400;
   int64_t eval_samples = 64;

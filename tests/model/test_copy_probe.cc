@@ -40,6 +40,10 @@ TEST(CopyProbe, BadOptionsAreErrorsNamingTheValue) {
   o.repeat_share = 1.0;  // then nothing would ever be random
   EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("--repeat-share must be in [0, 1), got 1"),
             std::string::npos);
+  o = CopyProbeOptions{};
+  o.near_steps = o.steps + 1;
+  EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("--near-steps must be in [0, --steps], got 2001"),
+            std::string::npos);
   auto r = run_drt("probe copy --needles 3");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--needles must be A:B"), std::string::npos) << r.output;
