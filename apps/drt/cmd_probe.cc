@@ -84,7 +84,8 @@ int probe_copy(int argc, char** argv) {
       .option("digits", "N", "answer length", "5")
       .option("steps", "N", "training steps", "2000")
       .option("repeat-steps", "N", "curriculum: the first N steps answer one digit repeated (easy to read)", "0")
-      .option("near-steps", "N", "curriculum: the first N steps put the needle in the chunk before the question's (in its window)", "0")
+      .option("near-steps", "N",
+              "curriculum: the first N steps put the needle in the chunk before the question's (in its window)", "0")
       .option("repeat-share", "F", "after them, this share of samples still repeats one digit (keeps retrieval trained)",
               "0")
       .option("batch", "B", "samples per step", "16")
@@ -135,7 +136,8 @@ int probe_copy(int argc, char** argv) {
             << " digits, chance: loss 2.303, 10% per digit\n";
   auto evals = run_copy_probe(c, o, [&](const CopyProbeEval& e) {
     const double eta = e.seconds / static_cast<double>(e.step) * static_cast<double>(o.steps - e.step);
-    std::cout << "step " << e.step << "/" << o.steps << (e.step <= o.repeat_steps ? " (repeat)" : "") << (e.step <= o.near_steps ? " (near)" : "")
+    std::cout << "step " << e.step << "/" << o.steps << (e.step <= o.repeat_steps ? " (repeat)" : "")
+              << (e.step <= o.near_steps ? " (near)" : "")
               << "  answer loss " << e.answer_loss << "  digits right [" << digits_line(e) << "]  answers right "
               << percent(e.answers_right) << "  retrieval top-1 " << percent(e.retrieval_top1) << "  ("
               << format_duration(e.seconds) << ", ETA " << format_duration(eta) << ")" << std::endl;

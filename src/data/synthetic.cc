@@ -44,7 +44,7 @@ constexpr int64_t kKeyWordCount = sizeof(kKeyWords) / sizeof(kKeyWords[0]);
 
 // The ten one-token digits and what separates "is:" from the first of them.
 struct Digits {
-  int64_t ids[10];
+  std::vector<int64_t> ids = std::vector<int64_t>(10);
   std::string after_colon;  // "" when the digits carry their own space, else " "
 };
 
@@ -160,9 +160,10 @@ SyntheticSample draw_unique(const SyntheticOptions& o, SplitMix64& rng, Draw dra
                       kAttempts, " draws (seed ", o.seed, "); use a longer answer"));
 }
 
-std::vector<int64_t> draw_answer(const Digits& digits, int64_t length, SplitMix64& rng) {
+// `length` tokens drawn uniformly from `symbols` (the digits' ids, or the letters').
+std::vector<int64_t> draw_answer(const std::vector<int64_t>& symbols, int64_t length, SplitMix64& rng) {
   std::vector<int64_t> answer(length);
-  for (auto& a : answer) a = digits.ids[rng.below(10)];
+  for (auto& a : answer) a = symbols[rng.below(symbols.size())];
   return answer;
 }
 
@@ -201,7 +202,7 @@ SyntheticSample make_passkey(const Tokenizer& tokenizer, const std::vector<int64
   const std::vector<int64_t> question = tokenizer.encode("|What is the passkey? The passkey is:" + digits.after_colon);
   SplitMix64 rng(o.seed);
   return draw_unique(o, rng, [&](SplitMix64& r) {
-    const std::vector<int64_t> answer = draw_answer(digits, o.answer_length, r);
+    const std::vector<int64_t> answer = draw_answer(digits.ids, o.answer_length, r);
     std::vector<Needle> needles = {{concat({&needle_head, &answer, &bar}), o.depth, true}};
     return assemble(tokenizer, haystack, o, std::move(needles), question, answer, r);
   });
@@ -221,7 +222,7 @@ SyntheticSample make_multikey(const Tokenizer& tokenizer, const std::vector<int6
     std::vector<int64_t> asked_answer;
     for (size_t k = 0; k < keys.size(); ++k) {
       const std::vector<int64_t> head = tokenizer.encode("|The passkey for " + keys[k] + " is:" + digits.after_colon);
-      const std::vector<int64_t> answer = draw_answer(digits, o.answer_length, r);
+      const std::vector<int64_t> answer = draw_answer(digits.ids, o.answer_length, r);
       const bool asked = k == 0;  // keys are already in random order
       needles.push_back({concat({&head, &answer, &bar}), asked ? o.depth : uniform01(r), asked});
       if (asked) asked_answer = answer;
@@ -244,7 +245,7 @@ SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int6
     const std::string& b = keys[1];
     const std::vector<int64_t> hop = tokenizer.encode("|The value of " + a + " is " + b + "|");
     const std::vector<int64_t> head = tokenizer.encode("|The passkey of " + b + " is:" + digits.after_colon);
-    const std::vector<int64_t> answer = draw_answer(digits, o.answer_length, r);
+    const std::vector<int64_t> answer = draw_answer(digits.ids, o.answer_length, r);
     // The hop comes first so that at equal depths the chain reads in order.
     std::vector<Needle> needles = {{hop, o.hop_depth, false}, {concat({&head, &answer, &bar}), o.depth, true}};
     const std::vector<int64_t> question =
@@ -260,20 +261,13 @@ SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>
   DRT_CHECK(length >= 1, "copy: copy length ", length, " must be at least 1");
   // The symbols the copied string is drawn from: ten digits, or 26 letters, with which a
   // one- or two-token match already says where in the string the model is.
-  std::vector<int64_t> symbols;
-  if (letters) {
-    symbols = find_letters(tokenizer);
-  } else {
-    const Digits digits = find_digits(tokenizer);
-    symbols.assign(std::begin(digits.ids), std::end(digits.ids));
-  }
+  const std::vector<int64_t> symbols = letters ? find_letters(tokenizer) : find_digits(tokenizer).ids;
   const std::vector<int64_t> bar = tokenizer.encode("|");
   SyntheticOptions with_length = o;
   with_length.answer_length = length;  // what draw_unique's error message names
   SplitMix64 rng(o.seed);
   return draw_unique(with_length, rng, [&](SplitMix64& r) {
-    std::vector<int64_t> answer(length);
-    for (auto& a : answer) a = symbols[r.below(symbols.size())];
+    const std::vector<int64_t> answer = draw_answer(symbols, length, r);
     std::vector<Needle> needles = {{concat({&bar, &answer, &bar}), o.depth, true}};
     return assemble(tokenizer, haystack, o, std::move(needles), bar, answer, r);
   });
