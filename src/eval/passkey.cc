@@ -90,8 +90,10 @@ nlohmann::json PasskeyReport::to_json() const {
 std::string PasskeyReport::table() const {
   std::ostringstream os;
   char line[128];
+  // The answer's symbols are letters for copy-letters and digits for every other task.
+  const char* symbols_ok = task == "copy-letters" ? "letters ok" : "digits ok";
   std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %10s %10s\n", "length", "depth", "trials", "correct",
-                "accuracy", "digits ok", "retrieved");
+                "accuracy", symbols_ok, "retrieved");
   os << line;
   auto pct = [](int64_t a, int64_t b) {
     char buf[16];

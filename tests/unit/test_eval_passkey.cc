@@ -108,6 +108,11 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_DOUBLE_EQ(row.at("token_accuracy").get<double>(), 8.0 / 20.0);
   EXPECT_DOUBLE_EQ(row.at("retrieval_rate").get<double>(), 0.5);
   EXPECT_NE(r.table().find("40.0%"), std::string::npos) << r.table();
+  // The column names the answer's symbols: letters for copy-letters, digits otherwise.
+  EXPECT_NE(r.table().find("digits ok"), std::string::npos) << r.table();
+  r.task = "copy-letters";
+  EXPECT_NE(r.table().find("letters ok"), std::string::npos) << r.table();
+  EXPECT_EQ(r.table().find("digits ok"), std::string::npos) << r.table();
   // A bare hit/miss attempt measures neither.
   const auto plain = run_passkey(*tok, haystack, 63, options, [](const SyntheticSample&) { return true; })
                          .to_json()
