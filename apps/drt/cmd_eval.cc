@@ -309,15 +309,16 @@ int eval_plot(int argc, char** argv) {
   args.required("inputs", "LIST", "JSON result files, comma-separated (all passkey or all ppl)")
       .option("labels", "LIST", "legend labels, comma-separated (default: the file names)")
       .option("title", "TEXT", "plot title")
-      .option("metric", "accuracy|token_accuracy|retrieval_rate", "passkey: what to plot", "accuracy")
+      .option("metric", "accuracy|token_accuracy|retrieval_rate|needle_weight", "passkey: what to plot", "accuracy")
       .required("out", "FILE", "PNG to write");
   if (!args.parse(argc, argv, 2)) return 0;
   const std::vector<std::string> inputs = split_commas(args.get("inputs"));
   std::vector<std::string> labels = args.has("labels") ? split_commas(args.get("labels")) : inputs;
   DRT_CHECK(labels.size() == inputs.size(), "--labels has ", labels.size(), " labels for ", inputs.size(), " inputs");
   const std::string metric = args.get("metric");
-  DRT_CHECK(metric == "accuracy" || metric == "token_accuracy" || metric == "retrieval_rate",
-            "--metric must be accuracy, token_accuracy or retrieval_rate, got '", metric, "'");
+  DRT_CHECK(metric == "accuracy" || metric == "token_accuracy" || metric == "retrieval_rate" ||
+                metric == "needle_weight",
+            "--metric must be accuracy, token_accuracy, retrieval_rate or needle_weight, got '", metric, "'");
   viz::LinePlot plot;
   plot.log_x = true;
   std::string kind;
@@ -366,8 +367,9 @@ int eval_plot(int argc, char** argv) {
     plot.title = "passkey " + metric + " over all depths";
     plot.x_label = "context length (tokens)";
     plot.y_label = metric == "accuracy"         ? "passkeys right (%)"
-                   : metric == "token_accuracy" ? "answer digits right (%)"
-                                                : "needle chunk retrieved for the question (%)";
+                   : metric == "token_accuracy" ? "answer symbols right (%)"
+                   : metric == "retrieval_rate" ? "needle chunk retrieved for the question (%)"
+                                                : "retrieval weight on the needle chunk (%)";
     plot.y_min = 0;
     plot.y_max = 100;
   } else {

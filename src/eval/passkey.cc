@@ -61,6 +61,7 @@ void PasskeyCell::add(const PasskeyOutcome& o) {
   if (o.retrieved >= 0) {
     retrieval_trials += 1;
     retrieved += o.retrieved;
+    needle_weight += o.needle_weight;
   }
 }
 
@@ -80,8 +81,10 @@ nlohmann::json PasskeyReport::to_json() const {
                           {"correct", r.correct}, {"accuracy", r.accuracy()}};
     if (r.answer_tokens > 0)
       row["token_accuracy"] = static_cast<double>(r.answer_tokens_right) / static_cast<double>(r.answer_tokens);
-    if (r.retrieval_trials > 0)
+    if (r.retrieval_trials > 0) {
       row["retrieval_rate"] = static_cast<double>(r.retrieved) / static_cast<double>(r.retrieval_trials);
+      row["needle_weight"] = r.needle_weight / static_cast<double>(r.retrieval_trials);
+    }
     rows.push_back(row);
   }
   return {{"task", task}, {"mode", mode}, {"results", rows}, {"accuracy", accuracy()}};
@@ -92,8 +95,8 @@ std::string PasskeyReport::table() const {
   char line[128];
   // The answer's symbols are letters for copy-letters and digits for every other task.
   const char* symbols_ok = task == "copy-letters" ? "letters ok" : "digits ok";
-  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %10s %10s\n", "length", "depth", "trials", "correct",
-                "accuracy", symbols_ok, "retrieved");
+  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %10s %10s %7s\n", "length", "depth", "trials", "correct",
+                "accuracy", symbols_ok, "retrieved", "weight");
   os << line;
   auto pct = [](int64_t a, int64_t b) {
     char buf[16];
@@ -102,9 +105,13 @@ std::string PasskeyReport::table() const {
     return std::string(buf);
   };
   for (const auto& r : results) {
-    std::snprintf(line, sizeof line, "%-10s %8.3f %8lld %8lld %8.1f%% %10s %10s\n", format_count(r.length).c_str(),
-                  r.depth, static_cast<long long>(r.trials), static_cast<long long>(r.correct), 100 * r.accuracy(),
-                  pct(r.answer_tokens_right, r.answer_tokens).c_str(), pct(r.retrieved, r.retrieval_trials).c_str());
+    char weight[16] = "-";
+    if (r.retrieval_trials > 0)
+      std::snprintf(weight, sizeof weight, "%.2f", r.needle_weight / static_cast<double>(r.retrieval_trials));
+    std::snprintf(line, sizeof line, "%-10s %8.3f %8lld %8lld %8.1f%% %10s %10s %7s\n",
+                  format_count(r.length).c_str(), r.depth, static_cast<long long>(r.trials),
+                  static_cast<long long>(r.correct), 100 * r.accuracy(), pct(r.answer_tokens_right, r.answer_tokens).c_str(),
+                  pct(r.retrieved, r.retrieval_trials).c_str(), weight);
     os << line;
   }
   std::snprintf(line, sizeof line, "%s (%s mode): overall accuracy %.1f%%\n", task.c_str(), mode.c_str(),
@@ -172,8 +179,11 @@ PasskeyOutcome score_sample(Session& session, const SyntheticSample& sample, int
   if (session.config().retrieval && !answer_chunks.empty()) {
     outcome.retrieved = 0;
     for (const auto& e : served)
-      for (int64_t chunk : e.chunks)
-        if (answer_chunks.count(chunk)) outcome.retrieved = 1;
+      for (size_t i = 0; i < e.chunks.size(); ++i)
+        if (answer_chunks.count(e.chunks[i])) {
+          outcome.retrieved = 1;
+          outcome.needle_weight += static_cast<double>(e.weights[i]) / static_cast<double>(served.size());
+        }
   }
   if (show) {
     std::ostream& os = *show;

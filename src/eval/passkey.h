@@ -67,6 +67,10 @@ struct PasskeyOutcome {
   bool correct = false;
   int64_t answer_tokens = 0, answer_tokens_right = 0;  // 0, 0: not measured
   int retrieved = -1;                                  // -1: not measured (no retrieval)
+  // The retrieval weight on the needle's chunks, averaged over the groups (0 when not
+  // retrieved): GCA's output from the needle is scaled by it, so a retriever that fetches
+  // the needle among k chunks with weight 1/k has not yet learned to pick it.
+  double needle_weight = 0;
 };
 
 struct PasskeyCell {
@@ -75,6 +79,7 @@ struct PasskeyCell {
   int64_t trials = 0, correct = 0;
   int64_t answer_tokens = 0, answer_tokens_right = 0;
   int64_t retrieval_trials = 0, retrieved = 0;
+  double needle_weight = 0;  // summed over the retrieval trials
   double accuracy() const { return trials > 0 ? static_cast<double>(correct) / static_cast<double>(trials) : 0.0; }
   void add(const PasskeyOutcome& o);
 };
@@ -85,7 +90,7 @@ struct PasskeyReport {
   std::vector<PasskeyCell> results;  // length-major, then depth
   double accuracy() const;           // over every trial
   // {"task", "mode", "results": [{"length", "depth", "trials", "correct", "accuracy",
-  // "token_accuracy"?, "retrieval_rate"?}], "accuracy"} (? = when measured)
+  // "token_accuracy"?, "retrieval_rate"?, "needle_weight"?}], "accuracy"} (? = when measured)
   nlohmann::json to_json() const;
   std::string table() const;
 };

@@ -98,6 +98,7 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
     o.answer_tokens = static_cast<int64_t>(s.answer.size());
     o.answer_tokens_right = calls == 0 ? 5 : 1;    // 5 + 1 + 1 + 1 of 20 digits
     o.retrieved = calls % 2 == 0 ? 1 : 0;          // 2 of 4
+    o.needle_weight = calls == 0 ? 0.75 : calls == 2 ? 0.25 : 0.0;  // mean 1.0 / 4
     ++calls;
     return o;
   };
@@ -107,6 +108,8 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_DOUBLE_EQ(row.at("accuracy").get<double>(), 0.25);
   EXPECT_DOUBLE_EQ(row.at("token_accuracy").get<double>(), 8.0 / 20.0);
   EXPECT_DOUBLE_EQ(row.at("retrieval_rate").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(row.at("needle_weight").get<double>(), 0.25);
+  EXPECT_NE(r.table().find("0.25"), std::string::npos) << r.table();
   EXPECT_NE(r.table().find("40.0%"), std::string::npos) << r.table();
   // The column names the answer's symbols: letters for copy-letters, digits otherwise.
   EXPECT_NE(r.table().find("digits ok"), std::string::npos) << r.table();
@@ -119,6 +122,7 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
                          .at("results")[0];
   EXPECT_FALSE(plain.contains("token_accuracy"));
   EXPECT_FALSE(plain.contains("retrieval_rate"));
+  EXPECT_FALSE(plain.contains("needle_weight"));
 }
 
 TEST(EvalPasskey, TinyModelRunsBothModes) {
@@ -139,6 +143,15 @@ TEST(EvalPasskey, TinyModelRunsBothModes) {
       EXPECT_EQ(cell.trials, 1);
       EXPECT_GE(cell.correct, 0);
       EXPECT_LE(cell.correct, 1);
+      // The needle's weight is a mixture weight averaged over the groups: in (0, 1] when
+      // its chunk was retrieved, 0 when not.
+      ASSERT_EQ(cell.retrieval_trials, 1);
+      if (cell.retrieved == 1) {
+        EXPECT_GT(cell.needle_weight, 0.0);
+        EXPECT_LE(cell.needle_weight, 1.0 + 1e-6);
+      } else {
+        EXPECT_EQ(cell.needle_weight, 0.0);
+      }
     }
   }
 }
@@ -161,6 +174,7 @@ TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
   // A DRT in token mode measures digits and retrieval too; time and memory are recorded.
   EXPECT_TRUE(j.at("results")[3].contains("token_accuracy"));
   EXPECT_TRUE(j.at("results")[3].contains("retrieval_rate"));
+  EXPECT_TRUE(j.at("results")[3].contains("needle_weight"));
   EXPECT_GT(j.at("seconds").get<double>(), 0.0);
   EXPECT_GT(j.at("peak_rss_mib").get<double>(), 0.0);
   EXPECT_EQ(j.at("read").get<std::string>(), "spliced");
@@ -168,6 +182,12 @@ TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
   auto plot = test::run_drt("eval plot --inputs " + dir + "/out.json --metric retrieval_rate --out " + dir + "/l.png");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   EXPECT_TRUE(std::filesystem::exists(dir + "/l.png"));
+  plot = test::run_drt("eval plot --inputs " + dir + "/out.json --metric needle_weight --out " + dir + "/w.png");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/w.png"));
+  auto bad_metric = test::run_drt("eval plot --inputs " + dir + "/out.json --metric weights --out " + dir + "/b.png");
+  EXPECT_EQ(bad_metric.exit_code, 1);
+  EXPECT_NE(bad_metric.output.find("'weights'"), std::string::npos) << bad_metric.output;
   auto not_result = test::run_drt("eval plot --inputs " + dir + "/config.json --out " + dir + "/x.png");
   EXPECT_EQ(not_result.exit_code, 1);
   EXPECT_NE(not_result.output.find("neither"), std::string::npos) << not_result.output;
