@@ -117,6 +117,7 @@ int eval_passkey(int argc, char** argv) {
       .option("memory-dtype", "fp32|fp16|bf16", "storage dtype of chunk K/V blocks", "fp32")
       .option("seed", "N", "sample seed", "0")
       .option("answer-length", "N", "digits in the passkey", "5")
+      .option("copy-length", "N", "copy tasks: symbols in the copied string (0 = chunk size - 1)", "0")
       .option("json", "FILE", "write results here (and the heatmap next to it, .png)")
       .flag("show", "print each sample's answer and the chunks retrieved for the question")
       .flag("quiet", "no progress line");
@@ -144,6 +145,7 @@ int eval_passkey(int argc, char** argv) {
   options.mode = parse_passkey_mode(args.get("mode"));
   options.seed = static_cast<uint64_t>(args.get_int("seed"));
   options.answer_length = args.get_int("answer-length");
+  options.copy_length = args.get_int("copy-length");
   options.progress = !args.get_flag("quiet");
   const MemorySpec memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
 

@@ -69,6 +69,7 @@ int cmd_train(int argc, char** argv) {
               "sample: each sample's mean over its scored tokens, averaged over samples (a mix's fractions "
               "are gradient shares); token: one mean over every scored token",
               "sample")
+      .option("copy-length", "N", "copy tasks: symbols in the copied string (0 = chunk size - 1, a whole chunk)", "0")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")
       .option("warmup", "N", "linear warm-up steps (default 2% of --steps)", "-1")
@@ -104,6 +105,7 @@ int cmd_train(int argc, char** argv) {
   o.accum = args.get_int("accum");
   o.task = args.get("task");
   o.loss_weighting = args.get("loss-weighting");
+  o.copy_length = args.get_int("copy-length");
   o.lr = args.get_double("lr");
   o.min_lr = args.get_double("min-lr");
   o.warmup = args.get_int("warmup");

@@ -257,8 +257,8 @@ SyntheticSample make_multihop(const Tokenizer& tokenizer, const std::vector<int6
 SyntheticSample make_copy(const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                           const SyntheticOptions& o, bool letters) {
   check_options(haystack, o);
+  DRT_CHECK(o.copy_length >= 0, "copy: copy length ", o.copy_length, " must be 0 (a whole chunk) or positive");
   const int64_t length = o.copy_length > 0 ? o.copy_length : o.chunk_size - 1;
-  DRT_CHECK(length >= 1, "copy: copy length ", length, " must be at least 1");
   // The symbols the copied string is drawn from: ten digits, or 26 letters, with which a
   // one- or two-token match already says where in the string the model is.
   const std::vector<int64_t> symbols = letters ? find_letters(tokenizer) : find_digits(tokenizer).ids;

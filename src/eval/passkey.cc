@@ -464,6 +464,7 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         so.chunk_size = chunk_size;
         so.depth = depth;
         so.answer_length = options.answer_length;
+        so.copy_length = options.copy_length;
         so.seed = options.seed * 1000003ULL + static_cast<uint64_t>(sample_index++);
         if (options.overlay) so.haystack_offset = offset;
         samples.push_back(so);

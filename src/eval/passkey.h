@@ -50,6 +50,7 @@ struct PasskeyOptions {
   PasskeyMode mode = PasskeyMode::kToken;
   uint64_t seed = 0;
   int64_t answer_length = 5;  // digits
+  int64_t copy_length = 0;    // copy tasks: symbols in the string (0 = chunk size - 1)
   bool progress = true;       // a progress line on stderr (tokens/s, ETA)
   // The samples of one length overlay one haystack (at a seeded offset per length)
   // instead of each taking its own: what spliced reading needs, and the full read of the

@@ -59,8 +59,10 @@ struct Batch {
 
 class BatchSource {
  public:
-  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t seq_len, int64_t chunk)
-      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), seq_len_(seq_len), chunk_(chunk) {
+  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t seq_len, int64_t chunk,
+              int64_t copy_length)
+      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), seq_len_(seq_len), chunk_(chunk),
+        copy_length_(copy_length) {
     DRT_CHECK(file.size() > seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
               seq_len, " (lower --seq-len or add data)");
   }
@@ -88,6 +90,7 @@ class BatchSource {
         o.chunk_size = chunk_;
         o.depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        o.copy_length = copy_length_;
         o.seed = rng();
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
         std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len_ * sizeof(int64_t));
@@ -101,7 +104,7 @@ class BatchSource {
   const TokenFile& file_;
   const Tokenizer& tokenizer_;
   TaskMix mix_;
-  int64_t seq_len_, chunk_;
+  int64_t seq_len_, chunk_, copy_length_;
 };
 
 void append_log(const std::string& path, const TrainLogEntry& e) {
@@ -159,7 +162,8 @@ nlohmann::json options_json(const TrainOptions& o) {
   return {{"seq_len", o.seq_len}, {"batch", o.batch},   {"accum", o.accum},       {"task", o.task},
           {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
-          {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device}};
+          {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
+          {"copy_length", o.copy_length}};
 }
 
 }  // namespace
@@ -211,7 +215,8 @@ TrainResult train(const TrainOptions& opt_in) {
     auto saved = state.at("options");
     // Training states written before loss weighting existed averaged over tokens.
     if (!saved.contains("loss_weighting")) saved["loss_weighting"] = "token";
-    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size", "loss_weighting"})
+    if (!saved.contains("copy_length")) saved["copy_length"] = 0;
+    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -235,6 +240,9 @@ TrainResult train(const TrainOptions& opt_in) {
             tokenizer->vocab_size(), " ids, landmark ", tokenizer->chunk_id(), ")");
   DRT_CHECK(opt.seq_len > 0 && opt.seq_len % config.enc_chunk_size == 0, "train: --seq-len ", opt.seq_len,
             " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
+  DRT_CHECK(opt.copy_length >= 0 && opt.copy_length < config.enc_chunk_size, "train: --copy-length ",
+            opt.copy_length, " must be 0 (a whole chunk) or 1..", config.enc_chunk_size - 1,
+            " (the string and its '|' fill at most the last chunk, S=", config.enc_chunk_size, ")");
   config.train_seq_len = opt.seq_len;
   // Initialised (or loaded) on the CPU, whose generator makes the weights the same on
   // every device; then moved, before the optimizer sees the parameters.
@@ -249,9 +257,9 @@ TrainResult train(const TrainOptions& opt_in) {
   if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile, device);
 
   TaskMix mix = TaskMix::parse(opt.task);
-  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size);
+  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length);
   std::optional<BatchSource> valid_source;
-  if (valid_file) valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size);
+  if (valid_file) valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length);
 
   const std::string log_path = opt.out_dir + "/" + kLogFile;
   std::vector<TrainLogEntry> full_log;

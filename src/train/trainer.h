@@ -31,6 +31,10 @@ struct TrainOptions {
   // gradient. "token": one mean over all scored tokens of the batch, so a passkey sample
   // (5 scored answer tokens) weighs ~1/200 of a 1008-token language-modelling sample.
   std::string loss_weighting = "sample";
+  // copy, copy-letters: symbols in the copied string; 0 = S - 1, the whole last chunk after
+  // its '|'. Shorter strings fit inside one chunk of the haystack, so that one retrieved
+  // chunk holds all of them.
+  int64_t copy_length = 0;
   double lr = 2e-3, min_lr = 4e-4;
   int64_t warmup = -1;     // steps; -1 = 2% of steps
   double clip = 1.0;       // max global gradient norm; <= 0 disables

@@ -168,6 +168,15 @@ TEST(Train, BadOptionsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unknown task 'summarize'"), std::string::npos) << e.what();
   }
+  o = tiny_run(temp_dir("bad3"), 5);
+  o.task = "copy-letters";
+  o.copy_length = 15;  // S = 15: the string and its '|' would not fit in the last chunk
+  try {
+    train(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--copy-length 15"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -125,6 +125,26 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_FALSE(plain.contains("needle_weight"));
 }
 
+// The copy tasks take their string length from copy_length (0: the whole last chunk).
+TEST(EvalPasskey, CopyLengthSetsTheCopiedString) {
+  auto tok = make_tokenizer("bytes");
+  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options;
+  options.task = SyntheticTask::kCopyLetters;
+  options.lengths = {630};
+  options.depths = 2;
+  options.progress = false;
+  std::vector<size_t> sizes;
+  auto record = [&](const SyntheticSample& s) {
+    sizes.push_back(s.answer.size());
+    return false;
+  };
+  run_passkey(*tok, haystack, 63, options, record);
+  options.copy_length = 7;
+  run_passkey(*tok, haystack, 63, options, record);
+  EXPECT_EQ(sizes, (std::vector<size_t>{62, 62, 7, 7}));
+}
+
 TEST(EvalPasskey, TinyModelRunsBothModes) {
   ModelConfig c = passkey_config();
   DrtLM model = test::make_model(c, 2);

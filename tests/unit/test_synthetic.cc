@@ -189,6 +189,13 @@ TEST_F(SyntheticBytes, CopyRepeatsALongDigitStringInTheLastChunk) {
   EXPECT_EQ(parse_synthetic_task("copy"), SyntheticTask::kCopy);
   o.copy_length = 40;  // more than a chunk can hold after its '|'
   EXPECT_THROW(make_copy(tok_, haystack_, o), Error);
+  o.copy_length = -3;
+  try {
+    make_copy(tok_, haystack_, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("copy length -3"), std::string::npos) << e.what();
+  }
 }
 
 // copy-letters: the same layout with "a" … "z" for digits, each one token.
