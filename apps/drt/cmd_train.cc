@@ -61,7 +61,8 @@ int cmd_train(int argc, char** argv) {
       .required("data", "DIR", "prepared corpus (drt prepare --out DIR)")
       .required("out", "DIR", "output model directory (resumed if it holds a training state)")
       .option("steps", "N", "optimizer steps", "100")
-      .option("seq-len", "T", "tokens per sample (a multiple of the chunk size)", "1024")
+      .option("seq-len", "T[,T2,...]",
+              "tokens per sample (a multiple of the chunk size); several: each step draws one of them", "1024")
       .option("batch", "B", "samples per rank per micro-step", "4")
       .option("accum", "N", "micro-steps (gradient accumulation) per optimizer step", "1")
       .option("task", "TASK", "lm | passkey | multikey | multihop | copy | copy-letters | mix:lm=0.5,copy-letters=0.2,passkey=0.3", "lm")
@@ -100,7 +101,15 @@ int cmd_train(int argc, char** argv) {
   o.data_dir = args.get("data");
   o.out_dir = args.get("out");
   o.steps = args.get_int("steps");
-  o.seq_len = args.get_int("seq-len");
+  for (const auto& part : split_commas(args.get("seq-len"))) {
+    try {
+      o.seq_lens.push_back(parse_count(part));
+    } catch (const Error&) {
+      throw Error(str_cat("train: --seq-len expects lengths like 1008 or 189,252,630, got '", part, "'"));
+    }
+  }
+  DRT_CHECK(!o.seq_lens.empty(), "train: --seq-len is empty");
+  o.seq_len = o.seq_lens.front();
   o.batch = args.get_int("batch");
   o.accum = args.get_int("accum");
   o.task = args.get("task");

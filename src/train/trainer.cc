@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -59,16 +60,17 @@ struct Batch {
 
 class BatchSource {
  public:
-  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t seq_len, int64_t chunk,
+  // max_seq_len: the longest T a batch will be asked for.
+  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t max_seq_len, int64_t chunk,
               int64_t copy_length)
-      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), seq_len_(seq_len), chunk_(chunk),
-        copy_length_(copy_length) {
-    DRT_CHECK(file.size() > seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
-              seq_len, " (lower --seq-len or add data)");
+      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), chunk_(chunk), copy_length_(copy_length) {
+    DRT_CHECK(file.size() > max_seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
+              max_seq_len, " (lower --seq-len or add data)");
   }
 
-  // Samples [first, first + count) of the global sample numbering of a step.
-  Batch make(uint64_t seed, int64_t step, int64_t first, int64_t count) const {
+  // Samples [first, first + count) of the global sample numbering of a step, seq_len tokens each.
+  Batch make(uint64_t seed, int64_t step, int64_t first, int64_t count, int64_t seq_len) const {
+    const int64_t seq_len_ = seq_len;
     Batch b;
     b.tokens = torch::empty({count, seq_len_}, torch::kLong);
     b.loss_mask = torch::zeros({count, seq_len_}, torch::kFloat32);
@@ -104,12 +106,13 @@ class BatchSource {
   const TokenFile& file_;
   const Tokenizer& tokenizer_;
   TaskMix mix_;
-  int64_t seq_len_, chunk_, copy_length_;
+  int64_t chunk_, copy_length_;
 };
 
 void append_log(const std::string& path, const TrainLogEntry& e) {
   nlohmann::json j = {{"step", e.step}, {"loss", e.loss}, {"lr", e.lr}, {"tokens_per_s", e.tokens_per_s}};
   if (e.eval_loss >= 0) j["eval_loss"] = e.eval_loss;
+  if (e.seq_len > 0) j["seq_len"] = e.seq_len;
   std::ofstream out(path, std::ios::app);
   out << j.dump() << "\n";
 }
@@ -130,6 +133,7 @@ std::vector<TrainLogEntry> trim_log(const std::string& path, int64_t last_step) 
     e.lr = j.value("lr", 0.0);
     e.tokens_per_s = j.value("tokens_per_s", 0.0);
     e.eval_loss = j.value("eval_loss", -1.0);
+    e.seq_len = j.value("seq_len", int64_t{0});
     kept.push_back(e);
     out += line + "\n";
   }
@@ -163,7 +167,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
           {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
-          {"copy_length", o.copy_length}};
+          {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens}};
 }
 
 }  // namespace
@@ -194,6 +198,14 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(!opt.out_dir.empty(), "train: --out is required");
   DRT_CHECK(opt.model_dir.empty() != opt.config.empty(), "train: give exactly one of --model DIR or --config FILE");
   if (opt.warmup < 0) opt.warmup = std::max<int64_t>(1, opt.steps / 50);
+  // One length or several: seq_lens lists them all, seq_len is the longest.
+  if (opt.seq_lens.empty()) opt.seq_lens = {opt.seq_len};
+  opt.seq_len = *std::max_element(opt.seq_lens.begin(), opt.seq_lens.end());
+  // This step's T: a draw from seq_lens that every rank makes alike.
+  auto step_seq_len = [&opt](int64_t step) {
+    if (opt.seq_lens.size() == 1) return opt.seq_lens[0];
+    return opt.seq_lens[sample_seed(opt.seed ^ 0x5e91e75ULL, step, 0) % opt.seq_lens.size()];
+  };
   const bool main_rank = opt.rank == 0;
   const c10::Device device = parse_device(opt.device, opt.rank);
   Distributed dist(opt.world_size, opt.rank, opt.master, opt.backend, device);
@@ -216,7 +228,9 @@ TrainResult train(const TrainOptions& opt_in) {
     // Training states written before loss weighting existed averaged over tokens.
     if (!saved.contains("loss_weighting")) saved["loss_weighting"] = "token";
     if (!saved.contains("copy_length")) saved["copy_length"] = 0;
-    for (const char* key : {"seq_len", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length"})
+    if (!saved.contains("seq_lens")) saved["seq_lens"] = std::vector<int64_t>{saved.at("seq_len").get<int64_t>()};
+    for (const char* key :
+         {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -238,8 +252,9 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(config.vocab_size == tokenizer->vocab_size() && config.chunk_id == tokenizer->chunk_id(), "train: the model's ",
             "vocabulary (", config.vocab_size, " ids, landmark ", config.chunk_id, ") does not match the corpus tokenizer (",
             tokenizer->vocab_size(), " ids, landmark ", tokenizer->chunk_id(), ")");
-  DRT_CHECK(opt.seq_len > 0 && opt.seq_len % config.enc_chunk_size == 0, "train: --seq-len ", opt.seq_len,
-            " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
+  for (int64_t len : opt.seq_lens)
+    DRT_CHECK(len > 0 && len % config.enc_chunk_size == 0, "train: --seq-len ", len,
+              " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
   DRT_CHECK(opt.copy_length >= 0 && opt.copy_length < config.enc_chunk_size, "train: --copy-length ",
             opt.copy_length, " must be 0 (a whole chunk) or 1..", config.enc_chunk_size - 1,
             " (the string and its '|' fill at most the last chunk, S=", config.enc_chunk_size, ")");
@@ -274,8 +289,10 @@ TrainResult train(const TrainOptions& opt_in) {
     model->eval();
     double total = 0;
     for (int64_t i = 0; i < opt.eval_batches; ++i) {
-      // Fixed evaluation samples: "step" -1 - i of a seed no training step uses.
-      Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch).to(device);
+      // Fixed evaluation samples: "step" -1 - i of a seed no training step uses; with mixed
+      // lengths the batches take them in turn.
+      const int64_t len = opt.seq_lens[static_cast<size_t>(i) % opt.seq_lens.size()];
+      Batch b = valid_source->make(opt.seed ^ 0x5eedULL, -1 - i, 0, opt.batch, len).to(device);
       total += batch_loss(model->forward(b.tokens).logits, b.tokens, b.loss_mask, opt.loss_weighting).item<double>();
     }
     model->train();
@@ -296,7 +313,6 @@ TrainResult train(const TrainOptions& opt_in) {
   TrainResult result;
   result.start_step = start_step;
   const int64_t global_batch = opt.batch * opt.world_size;
-  const int64_t tokens_per_step = global_batch * opt.accum * opt.seq_len;
   Progress progress("train", opt.steps, start_step, "steps", !main_rank || opt.quiet);
   const auto t_start = std::chrono::steady_clock::now();
   int64_t step = start_step;
@@ -313,9 +329,10 @@ TrainResult train(const TrainOptions& opt_in) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer.zero_grad();
     double step_loss = 0;
+    const int64_t seq_len = step_seq_len(step);
     for (int64_t micro = 0; micro < opt.accum; ++micro) {
       const int64_t first = micro * global_batch + opt.rank * opt.batch;
-      Batch b = source.make(opt.seed, step, first, opt.batch).to(device);
+      Batch b = source.make(opt.seed, step, first, opt.batch, seq_len).to(device);
       ForwardOptions fo;
       fo.noise_seed = sample_seed(opt.seed ^ 0x6a09e667ULL, step, 0) + static_cast<uint64_t>(first);
       auto loss = batch_loss(model->forward(b.tokens, fo).logits, b.tokens, b.loss_mask, opt.loss_weighting);
@@ -332,7 +349,8 @@ TrainResult train(const TrainOptions& opt_in) {
     e.step = step + 1;
     e.loss = step_loss;
     e.lr = lr;
-    e.tokens_per_s = static_cast<double>(tokens_per_step) / std::max(secs, 1e-9);
+    e.tokens_per_s = static_cast<double>(global_batch * opt.accum * seq_len) / std::max(secs, 1e-9);
+    if (opt.seq_lens.size() > 1) e.seq_len = seq_len;
     const bool last = step + 1 == opt.steps;
     if ((opt.eval_every > 0 && (step + 1) % opt.eval_every == 0) || last) {
       e.eval_loss = evaluate();

@@ -23,6 +23,11 @@ struct TrainOptions {
   std::string out_dir;     // model directory to write (and resume from)
   int64_t steps = 100;
   int64_t seq_len = 1024;  // T text tokens per sample, a multiple of S
+  // Mixed lengths: when it holds more than one, each step draws its T from these (all
+  // samples of a step share it; every rank draws the same) and seq_len is the longest. A
+  // model trained on one layout of chunks can learn that layout instead of the skill
+  // (docs/results.md, "GCA copies, once retrieval is out of its way").
+  std::vector<int64_t> seq_lens;
   int64_t batch = 4;       // samples per rank per micro-step
   int64_t accum = 1;       // micro-steps per optimizer step
   std::string task = "lm";  // lm | passkey | multikey | multihop | copy | copy-letters | mix:lm=0.5,passkey=0.5
@@ -67,6 +72,7 @@ struct TrainLogEntry {
   int64_t step = 0;
   double loss = 0, lr = 0, tokens_per_s = 0;
   double eval_loss = -1;  // < 0: no evaluation at this step
+  int64_t seq_len = 0;    // this step's T
 };
 
 struct TrainResult {

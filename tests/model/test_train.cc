@@ -1,5 +1,7 @@
 // Training: the tiny model's loss falls, and an interrupted run resumes exactly.
+#include <cmath>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/device.h"
@@ -149,6 +151,37 @@ TEST(Train, LearningRateScheduleWarmsUpThenDecaysToMin) {
   EXPECT_NEAR(learning_rate(10, 100, 10, 2e-3, 4e-4), 2e-3, 1e-12);
   EXPECT_NEAR(learning_rate(100, 100, 10, 2e-3, 4e-4), 4e-4, 1e-12);
   EXPECT_NEAR(learning_rate(55, 100, 10, 2e-3, 4e-4), 1.2e-3, 1e-12);
+}
+
+// Several lengths: each step draws one (logged with the step), the evaluation takes them
+// in turn, and a length that is not a multiple of S is an error naming it.
+TEST(Train, MixedLengthsDrawEachStepsLength) {
+  TrainOptions o = tiny_run(temp_dir("mixed"), 16);
+  o.seq_lens = {60, 120};
+  TrainResult r = train(o);
+  ASSERT_EQ(r.log.size(), 16u);
+  std::set<int64_t> seen;
+  for (const auto& e : r.log) {
+    EXPECT_TRUE(e.seq_len == 60 || e.seq_len == 120) << e.seq_len;
+    EXPECT_TRUE(std::isfinite(e.loss));
+    seen.insert(e.seq_len);
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_GT(r.final_eval_loss, 0.0);
+  // The same steps draw the same lengths in another run.
+  TrainOptions again = o;
+  again.out_dir = temp_dir("mixed2");
+  again.steps = 16;
+  TrainResult r2 = train(again);
+  for (size_t i = 0; i < r.log.size(); ++i) EXPECT_EQ(r2.log[i].seq_len, r.log[i].seq_len) << i;
+  o = tiny_run(temp_dir("mixed3"), 4);
+  o.seq_lens = {60, 61};
+  try {
+    train(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--seq-len 61"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Train, BadOptionsAreClearErrors) {
