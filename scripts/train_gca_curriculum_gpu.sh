@@ -2,15 +2,14 @@
 # Copying through GCA, for the DRT, on a GPU (docs/results.md "GCA copies, once retrieval is
 # out of its way"). Session 13 found that each half works alone: the retriever learns to
 # find the needle's chunk when GCA is the only way to it, and GCA learns to copy from that
-# chunk when it is the only chunk attended. So this curriculum widens what the question's
-# chunk attends one step at a time, with a 64-token window (one chunk and its landmark) so
-# that GCA is the only way to any needle more than a chunk back:
+# chunk when it is the only chunk attended; but copying learned at one sample length was
+# gone one chunk longer (it learned the layout). So, with a 64-token window (one chunk and
+# its landmark) that leaves GCA the only way to any needle more than a chunk back:
 #   gca189   T = 189: the question's chunk attends the needle's chunk alone (weight 1);
 #            GCA learns to copy (session 13: letters 85-95% in ~900 steps)
-#   gca252   T = 252: two candidates, so the retrieval scores get a gradient again
-#            (session 13, CPU: retrieval back to 100% at 16K tokens, copying kept at 252)
-#   gca630   T = 630: all k = 8 chunks attended, most of them haystack; GCA must learn to
-#            take nothing from those (what stopped the T = 252 model at 1008 and beyond)
+#   gcamix   T drawn per step from 189 ... 1008 (--seq-len list): from two candidates
+#            (the retrieval scores get a gradient again) to more than k, most of them
+#            haystack, in layouts that change every step
 #   passkey  T = 1008 with the passkey mix, the window back to W (default 512, the paper's)
 # It starts from the copy stage of scripts/train_copy_curriculum_gpu.sh (a DRT that copies
 # inside its window), FROM; every stage continues when run again (its --time-limit).
@@ -55,9 +54,9 @@ stage() {  # stage NAME START_MODEL TRAIN_FLAGS...
 
 [ -d "${out}/gca189" ] || with_window "${from}" "${out}/start-w64" 64
 stage gca189 "${out}/start-w64" --seq-len 189 --batch 64 --task "${copy_mix}" --lr 1e-3 --min-lr 4e-4
-stage gca252 "${out}/gca189" --seq-len 252 --batch 48 --task "${copy_mix}" --lr 5e-4 --min-lr 2e-4
-stage gca630 "${out}/gca252" --seq-len 630 --batch 24 --task "${copy_mix}" --lr 5e-4 --min-lr 2e-4
-[ -d "${out}/passkey" ] || with_window "${out}/gca630" "${out}/gca630-w${WINDOW:-512}" "${WINDOW:-512}"
-stage passkey "${out}/gca630-w${WINDOW:-512}" --seq-len 1008 --batch 16 \
+stage gcamix "${out}/gca189" --seq-len 189,252,315,378,504,630,1008 --batch 32 --task "${copy_mix}" \
+  --lr 5e-4 --min-lr 2e-4
+[ -d "${out}/passkey" ] || with_window "${out}/gcamix" "${out}/gcamix-w${WINDOW:-512}" "${WINDOW:-512}"
+stage passkey "${out}/gcamix-w${WINDOW:-512}" --seq-len 1008 --batch 16 \
   --task mix:lm=0.3,copy-letters=0.2,passkey=0.35,multikey=0.15 --lr 5e-4 --min-lr 1e-4
 "${drt}" export --model "${out}/passkey" --out "${out}/passkey-bf16" --dtype BF16
