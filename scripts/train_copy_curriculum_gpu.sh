@@ -9,6 +9,9 @@
 #   stage 2  T = 1008: the passkey / multi-key mixture of scripts/train_small_gpu.sh plus
 #            copy-letters, from stage 1 — copy from beyond the window, through retrieval
 #            and GCA.
+# Session 13 ran it (H200, ~8 minutes, stages stopped by TIME1/TIME2): both models then copy
+# inside their window at T = 1008 and neither beyond it, and no model learned the passkey's
+# digits; scripts/train_gca_curriculum_gpu.sh continues from its stage 1 for the DRT.
 # Both models run side by side. The DRT starts from models/drt-small (77M tokens of language
 # modelling); the window baseline from WINDOW_FROM (default runs/gpu/window-small-bf16,
 # made by scripts/train_small_gpu.sh), or from configs/small-window.json if that is absent.
