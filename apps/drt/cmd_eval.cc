@@ -128,7 +128,7 @@ int eval_passkey(int argc, char** argv) {
   std::ostream* show = args.get_flag("show") ? &std::cout : nullptr;
   PasskeyOptions options;
   options.task = parse_synthetic_task(args.get("task"));
-  for (const auto& part : split_commas(args.get("lengths"))) options.lengths.push_back(parse_count(part));
+  options.lengths = args.get_ints("lengths");
   const std::string depths = args.get("depths");
   if (depths.find_first_of(".,") != std::string::npos) {
     for (const auto& part : split_commas(depths)) {
@@ -262,8 +262,7 @@ int cmd_bench_infer(int argc, char** argv) {
   const std::string exe = self_exe();
   const int64_t full_max = parse_count(args.get("full-max"));
   std::vector<InferBenchResult> results;
-  for (const auto& ctx_text : split_commas(args.get("contexts"))) {
-    const int64_t context = parse_count(ctx_text);
+  for (const int64_t context : args.get_ints("contexts")) {
     for (const auto& model : split_commas(args.get("models"))) {
       std::vector<std::string> memories = {"ram"};
       if (model == "drt") memories = split_commas(args.get("memory"));

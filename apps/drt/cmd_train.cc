@@ -101,15 +101,7 @@ int cmd_train(int argc, char** argv) {
   o.data_dir = args.get("data");
   o.out_dir = args.get("out");
   o.steps = args.get_int("steps");
-  for (const auto& part : split_commas(args.get("seq-len"))) {
-    try {
-      o.seq_lens.push_back(parse_count(part));
-    } catch (const Error&) {
-      throw Error(str_cat("train: --seq-len expects lengths like 1008 or 189,252,630, got '", part, "'"));
-    }
-  }
-  DRT_CHECK(!o.seq_lens.empty(), "train: --seq-len is empty");
-  o.seq_len = o.seq_lens.front();
+  o.seq_lens = args.get_ints("seq-len");  // train() takes seq_len as their longest
   o.batch = args.get_int("batch");
   o.accum = args.get_int("accum");
   o.task = args.get("task");

@@ -120,6 +120,19 @@ int64_t Args::get_int(const std::string& name) const {
   }
 }
 
+std::vector<int64_t> Args::get_ints(const std::string& name) const {
+  std::vector<int64_t> values;
+  for (const auto& part : split_commas(get(name))) {
+    try {
+      values.push_back(parse_count(part));
+    } catch (const Error&) {
+      throw Error(str_cat(command_, ": --", name, " expects integers like 1008 or 189,252,630, got '", part, "'"));
+    }
+  }
+  DRT_CHECK(!values.empty(), command_, ": --", name, " is empty");
+  return values;
+}
+
 double Args::get_double(const std::string& name) const {
   std::string v = get(name);
   char* end = nullptr;

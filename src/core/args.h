@@ -31,6 +31,8 @@ class Args {
   std::string get(const std::string& name) const;
   std::optional<std::string> get_optional(const std::string& name) const;
   int64_t get_int(const std::string& name) const;
+  // A comma-separated list of counts ("1008", "189,252,630", "4k,1m"), at least one.
+  std::vector<int64_t> get_ints(const std::string& name) const;
   double get_double(const std::string& name) const;
   std::vector<std::string> get_multi(const std::string& name) const;
   std::string help() const;

@@ -70,33 +70,32 @@ class BatchSource {
 
   // Samples [first, first + count) of the global sample numbering of a step, seq_len tokens each.
   Batch make(uint64_t seed, int64_t step, int64_t first, int64_t count, int64_t seq_len) const {
-    const int64_t seq_len_ = seq_len;
     Batch b;
-    b.tokens = torch::empty({count, seq_len_}, torch::kLong);
-    b.loss_mask = torch::zeros({count, seq_len_}, torch::kFloat32);
+    b.tokens = torch::empty({count, seq_len}, torch::kLong);
+    b.loss_mask = torch::zeros({count, seq_len}, torch::kFloat32);
     for (int64_t i = 0; i < count; ++i) {
       const uint64_t s = sample_seed(seed, step, first + i);
       std::mt19937_64 rng(s);
-      const int64_t offset = static_cast<int64_t>(rng() % static_cast<uint64_t>(file_.size() - seq_len_));
-      std::vector<int64_t> window(seq_len_);
-      file_.read(offset, seq_len_, window.data());
+      const int64_t offset = static_cast<int64_t>(rng() % static_cast<uint64_t>(file_.size() - seq_len));
+      std::vector<int64_t> window(seq_len);
+      file_.read(offset, seq_len, window.data());
       const std::string task = mix_.pick(rng);
       auto row_tokens = b.tokens[i];
       auto row_mask = b.loss_mask[i];
       if (task == "lm") {
-        std::memcpy(row_tokens.data_ptr<int64_t>(), window.data(), seq_len_ * sizeof(int64_t));
+        std::memcpy(row_tokens.data_ptr<int64_t>(), window.data(), seq_len * sizeof(int64_t));
         row_mask.fill_(1.0);
       } else {
         SyntheticOptions o;
-        o.length = seq_len_;
+        o.length = seq_len;
         o.chunk_size = chunk_;
         o.depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.copy_length = copy_length_;
         o.seed = rng();
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
-        std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len_ * sizeof(int64_t));
-        for (int64_t t = 0; t < seq_len_; ++t) row_mask[t] = static_cast<float>(sample.loss_mask[t]);
+        std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len * sizeof(int64_t));
+        for (int64_t t = 0; t < seq_len; ++t) row_mask[t] = static_cast<float>(sample.loss_mask[t]);
       }
     }
     return b;
@@ -203,7 +202,6 @@ TrainResult train(const TrainOptions& opt_in) {
   opt.seq_len = *std::max_element(opt.seq_lens.begin(), opt.seq_lens.end());
   // This step's T: a draw from seq_lens that every rank makes alike.
   auto step_seq_len = [&opt](int64_t step) {
-    if (opt.seq_lens.size() == 1) return opt.seq_lens[0];
     return opt.seq_lens[sample_seed(opt.seed ^ 0x5e91e75ULL, step, 0) % opt.seq_lens.size()];
   };
   const bool main_rank = opt.rank == 0;
