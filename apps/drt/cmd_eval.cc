@@ -118,6 +118,10 @@ int eval_passkey(int argc, char** argv) {
       .option("seed", "N", "sample seed", "0")
       .option("answer-length", "N", "digits in the passkey", "5")
       .option("copy-length", "N", "copy tasks: symbols in the copied string (0 = chunk size - 1)", "0")
+      .option("gca-chunks", "all|question|before-question|none",
+              "a diagnostic ablation: the chunks GCA serves (question: only the question's chunk; "
+              "before-question: all but it; none: no chunk). Retrievals are still made and reported",
+              "all")
       .option("json", "FILE", "write results here (and the heatmap next to it, .png)")
       .flag("show", "print each sample's answer and the chunks retrieved for the question")
       .flag("quiet", "no progress line");
@@ -131,13 +135,7 @@ int eval_passkey(int argc, char** argv) {
   options.lengths = args.get_ints("lengths");
   const std::string depths = args.get("depths");
   if (depths.find_first_of(".,") != std::string::npos) {
-    for (const auto& part : split_commas(depths)) {
-      char* end = nullptr;
-      const double d = std::strtod(part.c_str(), &end);
-      DRT_CHECK(end != part.c_str() && *end == '\0' && d >= 0 && d <= 1, "--depths: '", part,
-                "' is not a fraction in [0, 1]");
-      options.depth_list.push_back(d);
-    }
+    options.depth_list = args.get_doubles("depths");  // run_passkey checks each is in [0, 1]
   } else {
     options.depths = args.get_int("depths");
   }
@@ -147,6 +145,9 @@ int eval_passkey(int argc, char** argv) {
   options.answer_length = args.get_int("answer-length");
   options.copy_length = args.get_int("copy-length");
   options.progress = !args.get_flag("quiet");
+  const GcaChunks gca = parse_gca_chunks(args.get("gca-chunks"));
+  DRT_CHECK(gca == GcaChunks::kAll || model->config.retrieval, "--gca-chunks ", args.get("gca-chunks"),
+            ": the model in ", model_dir, " has no retrieval (a window baseline)");
   const MemorySpec memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
 
   const std::string hay = args.get("haystack");
@@ -173,7 +174,7 @@ int eval_passkey(int argc, char** argv) {
   std::string how;
   if (read == "spliced") {
     SplicedPasskey spliced =
-        spliced_attempt(model, *tokenizer, haystack, options.task, options.mode, memory, options.progress, show);
+        spliced_attempt(model, *tokenizer, haystack, options.task, options.mode, memory, options.progress, show, gca);
     report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options, spliced.attempt,
                          spliced.prepare);
     const SpliceStats& st = spliced.stats();
@@ -183,10 +184,13 @@ int eval_passkey(int argc, char** argv) {
                   st.sample_tokens, " tokens for ", st.samples, " samples, instead of ", sample_total);
   } else {
     report = run_passkey(*tokenizer, haystack, model->config.enc_chunk_size, options,
-                         session_attempt(model, *tokenizer, options.mode, memory, show));
+                         session_attempt(model, *tokenizer, options.mode, memory, show, gca));
     how = "full read of every sample";
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (gca == GcaChunks::kQuestion) how += "; GCA ablated: it serves only the question's chunk";
+  if (gca == GcaChunks::kBeforeQuestion) how += "; GCA ablated: it serves every chunk but the question's";
+  if (gca == GcaChunks::kNone) how += "; GCA ablated: it serves no chunk";
   std::cout << report.table() << how << "; " << format_duration(secs) << ", peak RSS "
             << static_cast<int64_t>(peak_rss_mib()) << " MiB\n"
             << std::flush;
@@ -194,6 +198,7 @@ int eval_passkey(int argc, char** argv) {
     const std::string path = args.get("json");
     nlohmann::json j = report.to_json();
     j["read"] = read;
+    j["gca_chunks"] = to_string(gca);
     j["haystack"] = hay;
     j["seconds"] = secs;
     j["peak_rss_mib"] = peak_rss_mib();

@@ -71,6 +71,10 @@ int cmd_train(int argc, char** argv) {
               "are gradient shares); token: one mean over every scored token",
               "sample")
       .option("copy-length", "N", "copy tasks: symbols in the copied string (0 = chunk size - 1, a whole chunk)", "0")
+      .option("needle-depths", "LO,HI",
+              "synthetic tasks: needle depths are drawn uniformly from [LO, HI] (0 = the haystack's start, 1 = "
+              "just before the question); a low range keeps needles beyond the windows' reach",
+              "0,1")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")
       .option("warmup", "N", "linear warm-up steps (default 2% of --steps)", "-1")
@@ -107,6 +111,12 @@ int cmd_train(int argc, char** argv) {
   o.task = args.get("task");
   o.loss_weighting = args.get("loss-weighting");
   o.copy_length = args.get_int("copy-length");
+  {
+    const std::vector<double> depths = args.get_doubles("needle-depths");
+    DRT_CHECK(depths.size() == 2, "--needle-depths takes two fractions LO,HI, got '", args.get("needle-depths"), "'");
+    o.needle_depth_lo = depths[0];
+    o.needle_depth_hi = depths[1];
+  }
   o.lr = args.get_double("lr");
   o.min_lr = args.get_double("min-lr");
   o.warmup = args.get_int("warmup");

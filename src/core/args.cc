@@ -133,6 +133,19 @@ std::vector<int64_t> Args::get_ints(const std::string& name) const {
   return values;
 }
 
+std::vector<double> Args::get_doubles(const std::string& name) const {
+  std::vector<double> values;
+  for (const auto& part : split_commas(get(name))) {
+    char* end = nullptr;
+    const double d = std::strtod(part.c_str(), &end);
+    DRT_CHECK(!part.empty() && end && *end == '\0', command_, ": --", name,
+              " expects numbers like 0.5 or 0.1,0.9, got '", part, "'");
+    values.push_back(d);
+  }
+  DRT_CHECK(!values.empty(), command_, ": --", name, " is empty");
+  return values;
+}
+
 double Args::get_double(const std::string& name) const {
   std::string v = get(name);
   char* end = nullptr;

@@ -34,6 +34,8 @@ class Args {
   // A comma-separated list of counts ("1008", "189,252,630", "4k,1m"), at least one.
   std::vector<int64_t> get_ints(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // A comma-separated list of numbers ("0.1,0.5"), at least one.
+  std::vector<double> get_doubles(const std::string& name) const;
   std::vector<std::string> get_multi(const std::string& name) const;
   std::string help() const;
 

@@ -204,7 +204,8 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
       auto weights = torch::zeros({1, blocks, K}, torch::kFloat32);
       auto* ip = indices.data_ptr<int64_t>();
       auto* wp = weights.data_ptr<float>();
-      for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t b = 0; b < blocks; ++b) {
+        if (gca_serves_ && !gca_serves_(c_first + b)) continue;  // ablated: weights stay 0
         for (size_t i = 0; i < served[b]->chunks.size(); ++i) {
           const int64_t chunk = served[b]->chunks[i];
           auto it = slot.emplace(chunk, static_cast<int64_t>(unique.size())).first;
@@ -212,6 +213,7 @@ at::Tensor Session::step(const int64_t* tokens, int64_t n, bool all_logits) {
           ip[b * K + static_cast<int64_t>(i)] = it->second;
           wp[b * K + static_cast<int64_t>(i)] = served[b]->weights[i];
         }
+      }
       // Decoding reads the same blocks for every token of a chunk: keep the last set.
       BlockCache& blocks_read = block_cache_[g];
       if (!unique.empty() && unique != blocks_read.chunks) {

@@ -99,6 +99,10 @@ class Session {
   void set_retrieval_callback(std::function<void(const RetrievalEvent&)> callback) {
     on_retrieval_ = std::move(callback);
   }
+  // A diagnostic ablation: GCA serves only the chunks for which `serves(chunk)` is true;
+  // the others read no retrieved chunk (as chunk 0 does). Retrievals are still made and
+  // reported. Null (the default): every chunk.
+  void set_gca_filter(std::function<bool(int64_t chunk)> serves) { gca_serves_ = std::move(serves); }
 
   // Writes a memory file (memory/memory_file.h) from which load() continues exactly.
   void save(const std::string& path);
@@ -158,6 +162,7 @@ class Session {
   int64_t text_tokens_ = 0, positions_ = 0, num_chunks_ = 0;
   std::string model_hash_;
   std::function<void(const RetrievalEvent&)> on_retrieval_;
+  std::function<bool(int64_t chunk)> gca_serves_;
 };
 
 // A hash of config + parameters (hex): identifies the model a memory file belongs to.

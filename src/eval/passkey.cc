@@ -24,6 +24,24 @@ PasskeyMode parse_passkey_mode(const std::string& name) {
   throw Error(str_cat("--mode must be token or text, got '", name, "'"));
 }
 
+GcaChunks parse_gca_chunks(const std::string& name) {
+  if (name == "all") return GcaChunks::kAll;
+  if (name == "question") return GcaChunks::kQuestion;
+  if (name == "before-question") return GcaChunks::kBeforeQuestion;
+  if (name == "none") return GcaChunks::kNone;
+  throw Error(str_cat("--gca-chunks must be all, question, before-question or none, got '", name, "'"));
+}
+
+const char* to_string(GcaChunks chunks) {
+  switch (chunks) {
+    case GcaChunks::kQuestion: return "question";
+    case GcaChunks::kBeforeQuestion: return "before-question";
+    case GcaChunks::kNone: return "none";
+    case GcaChunks::kAll: break;
+  }
+  return "all";
+}
+
 std::string format_count(int64_t n) {
   if (n > 0 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + "M";
   if (n > 0 && n % 1024 == 0) return std::to_string(n / 1024) + "K";
@@ -134,11 +152,14 @@ std::string one_line(const Tokenizer& tokenizer, const std::vector<int64_t>& tok
 // the answer in `mode`. With `show`, prints the model's answer and what the question's
 // chunk was served by retrieval.
 PasskeyOutcome score_sample(Session& session, const SyntheticSample& sample, int64_t from, PasskeyMode mode,
-                            const Tokenizer& tokenizer, std::ostream* show) {
+                            GcaChunks gca, const Tokenizer& tokenizer, std::ostream* show) {
   const auto A = static_cast<int64_t>(sample.answer.size());
   const auto T = static_cast<int64_t>(sample.tokens.size());
   const int64_t S = session.config().enc_chunk_size;
   const int64_t question_chunk = (T - 1) / S;
+  if (gca == GcaChunks::kQuestion) session.set_gca_filter([=](int64_t c) { return c >= question_chunk; });
+  if (gca == GcaChunks::kBeforeQuestion) session.set_gca_filter([=](int64_t c) { return c < question_chunk; });
+  if (gca == GcaChunks::kNone) session.set_gca_filter([](int64_t) { return false; });
   std::vector<RetrievalEvent> served;  // the retrievals serving the question's chunk
   session.set_retrieval_callback([&](const RetrievalEvent& e) {
     if (e.chunk == question_chunk - 1) served.push_back(e);
@@ -222,12 +243,12 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
 PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory,
-                               std::ostream* show) {
-  return [model, &tokenizer, mode, memory, show](const SyntheticSample& sample) mutable -> PasskeyOutcome {
+                               std::ostream* show, GcaChunks gca) {
+  return [model, &tokenizer, mode, memory, show, gca](const SyntheticSample& sample) mutable -> PasskeyOutcome {
     torch::NoGradGuard no_grad;
     const ModelConfig& c = model->config;
     Session session(model, make_chunk_store(memory, c.enc_chunk_size, c.hidden_size));
-    return score_sample(session, sample, 0, mode, tokenizer, show);
+    return score_sample(session, sample, 0, mode, gca, tokenizer, show);
   };
 }
 
@@ -408,18 +429,18 @@ const SpliceStats& SplicedReader::stats() const { return state_->stats; }
 
 SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                SyntheticTask task, PasskeyMode mode, const MemorySpec& memory, bool progress,
-                               std::ostream* show) {
+                               std::ostream* show, GcaChunks gca) {
   auto reader = std::make_shared<SplicedReader>(model, tokenizer, haystack, task, memory, progress);
   SplicedPasskey out;
   out.reader = reader;
   out.prepare = [reader](int64_t length, const std::vector<SyntheticOptions>& samples) {
     reader->prepare(length, samples);
   };
-  out.attempt = [reader, mode, &tokenizer, show](const SyntheticSample& sample) -> PasskeyOutcome {
+  out.attempt = [reader, mode, gca, &tokenizer, show](const SyntheticSample& sample) -> PasskeyOutcome {
     torch::NoGradGuard no_grad;
     int64_t from = 0;
     Session session = reader->start(sample, &from);
-    return score_sample(session, sample, from, mode, tokenizer, show);
+    return score_sample(session, sample, from, mode, gca, tokenizer, show);
   };
   return out;
 }

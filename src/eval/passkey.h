@@ -41,6 +41,19 @@ namespace drt {
 enum class PasskeyMode { kToken, kText };
 PasskeyMode parse_passkey_mode(const std::string& name);  // "token" | "text"
 
+// Which chunks GCA serves while a sample is read (`drt eval passkey --gca-chunks`): a
+// diagnostic ablation, to tell whether a model copies the needle through GCA in the
+// question's chunk itself or relays it through the chunks before (each of which can read
+// retrieved chunks, and the question's window reaches back into them).
+enum class GcaChunks {
+  kAll,             // every chunk (the model as it is)
+  kQuestion,        // only the question's chunk: the one holding the end of the sample
+  kBeforeQuestion,  // every chunk but the question's
+  kNone,            // no chunk: what the model reads through its windows alone
+};
+GcaChunks parse_gca_chunks(const std::string& name);  // "all" | "question" | "before-question" | "none"
+const char* to_string(GcaChunks chunks);
+
 struct PasskeyOptions {
   SyntheticTask task = SyntheticTask::kPasskey;
   std::vector<int64_t> lengths;  // context lengths in tokens (rounded up to whole chunks)
@@ -111,8 +124,9 @@ using PasskeyAttempt = std::function<PasskeyOutcome(const SyntheticSample&)>;
 // is scored in `mode`.
 // With `show`, each sample's answer and the retrievals that served the question's chunk
 // (with the best chunk's text) are printed there.
+// `gca` ablates GCA in some chunks (see GcaChunks).
 PasskeyAttempt session_attempt(DrtLM model, const Tokenizer& tokenizer, PasskeyMode mode, const MemorySpec& memory,
-                               std::ostream* show = nullptr);
+                               std::ostream* show = nullptr, GcaChunks gca = GcaChunks::kAll);
 
 // Called once per length before its samples are attempted, with every sample's options.
 using PasskeyPrepare = std::function<void(int64_t length, const std::vector<SyntheticOptions>& samples)>;
@@ -154,7 +168,7 @@ struct SplicedPasskey {
 // A SplicedReader as run_passkey's prepare and attempt (its options need overlay set).
 SplicedPasskey spliced_attempt(DrtLM model, const Tokenizer& tokenizer, const std::vector<int64_t>& haystack,
                                SyntheticTask task, PasskeyMode mode, const MemorySpec& memory, bool progress,
-                               std::ostream* show = nullptr);
+                               std::ostream* show = nullptr, GcaChunks gca = GcaChunks::kAll);
 
 // Builds every sample from `haystack` (filler token ids) and scores it with `attempt`
 // (after `prepare`, if given, has seen the samples of each length).

@@ -62,8 +62,9 @@ class BatchSource {
  public:
   // max_seq_len: the longest T a batch will be asked for.
   BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t max_seq_len, int64_t chunk,
-              int64_t copy_length)
-      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), chunk_(chunk), copy_length_(copy_length) {
+              int64_t copy_length, std::pair<double, double> depths)
+      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), chunk_(chunk), copy_length_(copy_length),
+        depths_(depths) {
     DRT_CHECK(file.size() > max_seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
               max_seq_len, " (lower --seq-len or add data)");
   }
@@ -89,7 +90,7 @@ class BatchSource {
         SyntheticOptions o;
         o.length = seq_len;
         o.chunk_size = chunk_;
-        o.depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        o.depth = std::uniform_real_distribution<double>(depths_.first, depths_.second)(rng);
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.copy_length = copy_length_;
         o.seed = rng();
@@ -106,6 +107,7 @@ class BatchSource {
   const Tokenizer& tokenizer_;
   TaskMix mix_;
   int64_t chunk_, copy_length_;
+  std::pair<double, double> depths_;  // needle depths [lo, hi]
 };
 
 void append_log(const std::string& path, const TrainLogEntry& e) {
@@ -166,7 +168,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"lr", o.lr},           {"min_lr", o.min_lr}, {"warmup", o.warmup},     {"clip", o.clip},
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
           {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
-          {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens}};
+          {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens},
+          {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}};
 }
 
 }  // namespace
@@ -227,8 +230,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!saved.contains("loss_weighting")) saved["loss_weighting"] = "token";
     if (!saved.contains("copy_length")) saved["copy_length"] = 0;
     if (!saved.contains("seq_lens")) saved["seq_lens"] = std::vector<int64_t>{saved.at("seq_len").get<int64_t>()};
+    if (!saved.contains("needle_depths")) saved["needle_depths"] = {0.0, 1.0};
     for (const char* key :
-         {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length"})
+         {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length",
+          "needle_depths"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -253,6 +258,9 @@ TrainResult train(const TrainOptions& opt_in) {
   for (int64_t len : opt.seq_lens)
     DRT_CHECK(len > 0 && len % config.enc_chunk_size == 0, "train: --seq-len ", len,
               " is not a positive multiple of the chunk size S=", config.enc_chunk_size);
+  DRT_CHECK(opt.needle_depth_lo >= 0 && opt.needle_depth_lo <= opt.needle_depth_hi && opt.needle_depth_hi <= 1,
+            "train: --needle-depths ", opt.needle_depth_lo, ",", opt.needle_depth_hi,
+            " is not a range LO,HI with 0 <= LO <= HI <= 1");
   DRT_CHECK(opt.copy_length >= 0 && opt.copy_length < config.enc_chunk_size, "train: --copy-length ",
             opt.copy_length, " must be 0 (a whole chunk) or 1..", config.enc_chunk_size - 1,
             " (the string and its '|' fill at most the last chunk, S=", config.enc_chunk_size, ")");
@@ -270,9 +278,11 @@ TrainResult train(const TrainOptions& opt_in) {
   if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile, device);
 
   TaskMix mix = TaskMix::parse(opt.task);
-  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length);
+  const std::pair<double, double> depths{opt.needle_depth_lo, opt.needle_depth_hi};
+  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths);
   std::optional<BatchSource> valid_source;
-  if (valid_file) valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length);
+  if (valid_file)
+    valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths);
 
   const std::string log_path = opt.out_dir + "/" + kLogFile;
   std::vector<TrainLogEntry> full_log;

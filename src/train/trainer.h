@@ -40,6 +40,12 @@ struct TrainOptions {
   // its '|'. Shorter strings fit inside one chunk of the haystack, so that one retrieved
   // chunk holds all of them.
   int64_t copy_length = 0;
+  // Synthetic tasks: each sample's needle depth is drawn uniformly from [lo, hi] (0: the
+  // start of the haystack, 1: just before the question). A range that keeps needles far
+  // from the question makes GCA the only way to them: the sliding windows of all layers
+  // together reach (layers x W) tokens back, and a model that can also copy through them
+  // learns copying only within the distances it was trained at (docs/results.md).
+  double needle_depth_lo = 0.0, needle_depth_hi = 1.0;
   double lr = 2e-3, min_lr = 4e-4;
   int64_t warmup = -1;     // steps; -1 = 2% of steps
   double clip = 1.0;       // max global gradient norm; <= 0 disables

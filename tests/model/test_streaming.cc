@@ -189,6 +189,41 @@ TEST(Streaming, GcaResidualWiringEqualsBatch) {
   EXPECT_FALSE(all_close(other, batch.logits, kRtol, kAtol));
 }
 
+// The GCA ablation (Session::set_gca_filter, `drt eval passkey --gca-chunks`): serving
+// every chunk is the model as it is; serving none equals the model with GCA's output
+// projection zeroed; serving chunks from c on equals that model before chunk c and not
+// after, while the retrievals made are the same in every case.
+TEST_F(StreamingTest, GcaFilterServesOnlyTheChunksItNames) {
+  const int64_t S = config_.enc_chunk_size, from = 8;
+  DrtLM no_gca = with_config(model_, config_);
+  {
+    torch::NoGradGuard ng;
+    for (auto& p : no_gca->named_parameters())
+      if (p.key().find("gca.o_proj") != std::string::npos) p.value().zero_();
+  }
+  const torch::Tensor without = batch_forward(no_gca, tokens_).logits.squeeze(0);  // [T, V]
+  const torch::Tensor with = batch_.logits.squeeze(0);
+  auto read_filtered = [&](std::function<bool(int64_t)> serves, int64_t* retrievals) {
+    Session session = new_session(model_);
+    session.set_gca_filter(std::move(serves));
+    int64_t n = 0;
+    session.set_retrieval_callback([&](const RetrievalEvent&) { ++n; });
+    auto logits = read_in_pieces(session, tokens_, 13);
+    *retrievals = n;
+    return logits;
+  };
+  int64_t made_all = 0, made_none = 0, made_late = 0;
+  EXPECT_TRUE(all_close(read_filtered([](int64_t) { return true; }, &made_all), with, kRtol, kAtol));
+  EXPECT_TRUE(all_close(read_filtered([](int64_t) { return false; }, &made_none), without, kRtol, kAtol));
+  const torch::Tensor late = read_filtered([&](int64_t c) { return c >= from; }, &made_late);
+  EXPECT_TRUE(all_close(late.narrow(0, 0, from * S), without.narrow(0, 0, from * S), kRtol, kAtol));
+  EXPECT_FALSE(all_close(late.narrow(0, from * S, S), without.narrow(0, from * S, S), kRtol, kAtol));
+  EXPECT_FALSE(all_close(late, with, kRtol, kAtol));
+  EXPECT_GT(made_all, 0);
+  EXPECT_EQ(made_none, made_all);
+  EXPECT_EQ(made_late, made_all);
+}
+
 // window_rope (RoPE on the window attention, instead of ALiBi): the session rotates each
 // step's queries and keys by their absolute positions, so reading in pieces well past the
 // window still equals the batch forward; and RoPE does change the computation.

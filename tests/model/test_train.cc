@@ -210,6 +210,45 @@ TEST(Train, BadOptionsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--copy-length 15"), std::string::npos) << e.what();
   }
+  o = tiny_run(temp_dir("bad4"), 5);
+  o.task = "passkey";
+  o.needle_depth_lo = 0.6;
+  o.needle_depth_hi = 0.2;
+  try {
+    train(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--needle-depths 0.6,0.2"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(file_exists(o.out_dir + "/config.json"));
+}
+
+// The needle depth range reaches the samples: needles at the haystack's start and needles
+// just before the question make different batches (the same seed otherwise), and a run
+// cannot resume with another range.
+TEST(Train, NeedleDepthsPlaceTheNeedles) {
+  auto run = [](const std::string& out, double lo, double hi) {
+    TrainOptions o = tiny_run(out, 2);
+    o.task = "copy";
+    o.needle_depth_lo = lo;
+    o.needle_depth_hi = hi;
+    return o;
+  };
+  const std::string start_dir = temp_dir("depth0");
+  const TrainResult start = train(run(start_dir, 0, 0));
+  const TrainResult end = train(run(temp_dir("depth1"), 1, 1));
+  const TrainResult start_again = train(run(temp_dir("depth0b"), 0, 0));
+  ASSERT_EQ(start.log.size(), 2u);
+  EXPECT_EQ(start.log[0].loss, start_again.log[0].loss);
+  EXPECT_NE(start.log[0].loss, end.log[0].loss);
+  TrainOptions resume = run(start_dir, 0, 0.5);
+  resume.steps = 4;
+  try {
+    train(resume);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needle_depths"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -33,5 +33,19 @@ TEST(Args, IntsReadACommaListOfCounts) {
   EXPECT_THROW(parsed({"--lengths", ","}).get_ints("lengths"), Error);
 }
 
+TEST(Args, DoublesReadACommaListOfNumbers) {
+  EXPECT_EQ(parsed({"--lengths", "0.1,0.25"}).get_doubles("lengths"), (std::vector<double>{0.1, 0.25}));
+  EXPECT_EQ(parsed({"--lengths", "1"}).get_doubles("lengths"), std::vector<double>{1.0});
+  try {
+    parsed({"--lengths", "0.1,x"}).get_doubles("lengths");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--lengths"), std::string::npos) << what;
+    EXPECT_NE(what.find("'x'"), std::string::npos) << what;
+  }
+  EXPECT_THROW(parsed({"--lengths", ","}).get_doubles("lengths"), Error);
+}
+
 }  // namespace
 }  // namespace drt
