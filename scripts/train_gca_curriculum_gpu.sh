@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Copying through GCA, for the DRT, on a GPU (docs/results.md "GCA copies, once retrieval is
-# out of its way"). Session 13 found that each half works alone: the retriever learns to
-# find the needle's chunk when GCA is the only way to it, and GCA learns to copy from that
-# chunk when it is the only chunk attended; but copying learned at one sample length was
-# gone one chunk longer (it learned the layout). So, with a 64-token window (one chunk and
-# its landmark) that leaves GCA the only way to any needle more than a chunk back:
+# out of its way" and "Where GCA copying breaks"). Session 13 found that each half works
+# alone: the retriever learns to find the needle's chunk when GCA is the only way to it, and
+# GCA learns to copy from that chunk. Session 14 found where that copying stops: at the
+# largest needle distance it was trained at (3 chunks at T = 252), whatever the length, with
+# the needle's chunk attended at weight 1. Near needles also reach the question through the
+# stacked windows (layers x W tokens: 6 x 64 = 384 here), and the copying learned there
+# leans on that path. So, with a 64-token window (one chunk and its landmark):
 #   gca189   T = 189: the question's chunk attends the needle's chunk alone (weight 1);
 #            GCA learns to copy (session 13: letters 85-95% in ~900 steps)
-#   gcamix   T drawn per step from 189 ... 1008 (--seq-len list): from two candidates
-#            (the retrieval scores get a gradient again) to more than k, most of them
-#            haystack, in layouts that change every step
-#   passkey  T = 1008 with the passkey mix, the window back to W (default 512, the paper's)
+#   gcafar   T drawn per step from 630 ... 1008, needles at depths 0-0.3: every needle
+#            beyond the windows' reach (416+ tokens before the question), among more
+#            chunks than k, so GCA reading the retrieved chunk is the only way to copy
+#   passkey  T = 1008 with the passkey mix, needles at depths 0-0.5 (still beyond reach)
+# The paper's window (512) is kept out on purpose: at T = 1008 the windows of a 6-layer
+# model would reach every needle (6 x 512 = 3K tokens), the layout session 13's stage 2
+# trained on and that copied only inside the window. WINDOW changes it for the last stage
+# (then use T >> layers x WINDOW).
 # It starts from the copy stage of scripts/train_copy_curriculum_gpu.sh (a DRT that copies
 # inside its window), FROM; every stage continues when run again (its --time-limit).
 #
@@ -21,7 +27,10 @@
 #   OUT            where the stages go (default runs/gca-curriculum)
 #   STEPS          steps per stage (default 900)
 #   TIME           seconds each stage may run (0 = no limit)
-#   WINDOW         slide_window of the last stage (default 512)
+#   WINDOW         slide_window of the last stage (default 64)
+#   TOPK           chunk_topk while training (default 2: with 10-16 chunks per sample, the
+#                  paper's 8 would attend most of them; it is a setting, not a weight, so
+#                  the trained model can be evaluated with any k)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
@@ -35,13 +44,16 @@ common=(--data "${data}" --device "${DEVICE:-cuda}" --seed 0 --save-every 100 --
         --steps "${steps}" --time-limit "${TIME:-0}")
 copy_mix=mix:copy-letters=0.5,copy=0.2,passkey=0.3
 
-# with_window SRC DST W: DST is SRC's weights and config with slide_window W (ALiBi has no
-# parameter that depends on the window, so the weights carry over).
+# with_window SRC DST W K: DST is SRC's weights and config with slide_window W and
+# chunk_topk K (ALiBi has no parameter that depends on the window, and top-k none at all,
+# so the weights carry over).
 with_window() {
   rm -rf "$2" && mkdir -p "$2"
   cp "$1/model.safetensors" "$1/tokenizer.json" "$2/"
-  sed -E "s/\"slide_window\": *-?[0-9]+/\"slide_window\": $3/" "$1/config.json" > "$2/config.json"
-  grep -q "\"slide_window\": $3" "$2/config.json" || { echo "could not set slide_window in $2/config.json" >&2; exit 1; }
+  sed -E -e "s/\"slide_window\": *-?[0-9]+/\"slide_window\": $3/" -e "s/\"chunk_topk\": *[0-9]+/\"chunk_topk\": $4/" \
+    "$1/config.json" > "$2/config.json"
+  grep -q "\"slide_window\": $3" "$2/config.json" && grep -q "\"chunk_topk\": $4" "$2/config.json" ||
+    { echo "could not set slide_window and chunk_topk in $2/config.json" >&2; exit 1; }
 }
 
 stage() {  # stage NAME START_MODEL TRAIN_FLAGS...
@@ -52,11 +64,16 @@ stage() {  # stage NAME START_MODEL TRAIN_FLAGS...
   tail -n 5 "${out}/${name}.log"
 }
 
-[ -d "${out}/gca189" ] || with_window "${from}" "${out}/start-w64" 64
+[ -d "${out}/gca189" ] || with_window "${from}" "${out}/start-w64" 64 "${TOPK:-2}"
 stage gca189 "${out}/start-w64" --seq-len 189 --batch 64 --task "${copy_mix}" --lr 1e-3 --min-lr 4e-4
-stage gcamix "${out}/gca189" --seq-len 189,252,315,378,504,630,1008 --batch 32 --task "${copy_mix}" \
+stage gcafar "${out}/gca189" --seq-len 630,756,882,1008 --needle-depths 0,0.3 --batch 32 --task "${copy_mix}" \
   --lr 5e-4 --min-lr 2e-4
-[ -d "${out}/passkey" ] || with_window "${out}/gcamix" "${out}/gcamix-w${WINDOW:-512}" "${WINDOW:-512}"
-stage passkey "${out}/gcamix-w${WINDOW:-512}" --seq-len 1008 --batch 16 \
+window="${WINDOW:-64}"
+last="${out}/gcafar"
+if [ "${window}" != 64 ]; then
+  [ -d "${out}/passkey" ] || with_window "${out}/gcafar" "${out}/gcafar-w${window}" "${window}" "${TOPK:-2}"
+  last="${out}/gcafar-w${window}"
+fi
+stage passkey "${last}" --seq-len 1008 --needle-depths 0,0.5 --batch 16 \
   --task mix:lm=0.3,copy-letters=0.2,passkey=0.35,multikey=0.15 --lr 5e-4 --min-lr 1e-4
 "${drt}" export --model "${out}/passkey" --out "${out}/passkey-bf16" --dtype BF16
