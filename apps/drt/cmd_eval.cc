@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -316,6 +317,10 @@ int eval_plot(int argc, char** argv) {
       .option("labels", "LIST", "legend labels, comma-separated (default: the file names)")
       .option("title", "TEXT", "plot title")
       .option("metric", "accuracy|token_accuracy|retrieval_rate|needle_weight", "passkey: what to plot", "accuracy")
+      .option("x", "length|distance",
+              "passkey: against context length (mean over depths), or against the needle's distance from the "
+              "answer (one point per length and depth)",
+              "length")
       .required("out", "FILE", "PNG to write");
   if (!args.parse(argc, argv, 2)) return 0;
   const std::vector<std::string> inputs = split_commas(args.get("inputs"));
@@ -325,6 +330,8 @@ int eval_plot(int argc, char** argv) {
   DRT_CHECK(metric == "accuracy" || metric == "token_accuracy" || metric == "retrieval_rate" ||
                 metric == "needle_weight",
             "--metric must be accuracy, token_accuracy, retrieval_rate or needle_weight, got '", metric, "'");
+  const std::string x_axis = args.get("x");
+  DRT_CHECK(x_axis == "length" || x_axis == "distance", "--x must be length or distance, got '", x_axis, "'");
   viz::LinePlot plot;
   plot.log_x = true;
   std::string kind;
@@ -344,19 +351,22 @@ int eval_plot(int argc, char** argv) {
     series.label = labels[i];
     series.points = true;
     if (kind == "passkey") {
-      // Mean over depths of the metric (every cell has the same number of trials).
-      std::map<int64_t, std::pair<double, int64_t>> by_length;  // length -> (sum, cells)
+      // Mean of the metric over the cells at each x: over depths at a length (every cell
+      // has the same number of trials), or over the cells at one distance.
+      const std::string x_key = x_axis == "length" ? "length" : "needle_distance";
+      std::map<double, std::pair<double, int64_t>> by_x;  // x -> (sum, cells)
       for (const auto& r : j["results"]) {
         if (!r.contains(metric)) continue;
-        auto& [sum, cells] = by_length[r["length"].get<int64_t>()];
+        DRT_CHECK(r.contains(x_key), inputs[i], " has no '", x_key, "' (written by an older drt?)");
+        auto& [sum, cells] = by_x[std::round(r[x_key].get<double>())];
         sum += r[metric].get<double>();
         cells += 1;
       }
-      DRT_CHECK(!by_length.empty(), inputs[i], " has no '", metric, "' values");
-      for (const auto& [length, sc] : by_length) {
-        series.x.push_back(static_cast<double>(length));
+      DRT_CHECK(!by_x.empty(), inputs[i], " has no '", metric, "' values");
+      for (const auto& [x, sc] : by_x) {
+        series.x.push_back(x);
         series.y.push_back(100.0 * sc.first / static_cast<double>(sc.second));
-        ticks[static_cast<double>(length)] = format_count(length);
+        if (x_axis == "length") ticks[x] = format_count(static_cast<int64_t>(x));
       }
     } else {
       for (const auto& b : j["buckets"]) {
@@ -370,8 +380,8 @@ int eval_plot(int argc, char** argv) {
     plot.series.push_back(series);
   }
   if (kind == "passkey") {
-    plot.title = "passkey " + metric + " over all depths";
-    plot.x_label = "context length (tokens)";
+    plot.title = "passkey " + metric + (x_axis == "length" ? " over all depths" : " by the needle's distance");
+    plot.x_label = x_axis == "length" ? "context length (tokens)" : "needle to answer (tokens)";
     plot.y_label = metric == "accuracy"         ? "passkeys right (%)"
                    : metric == "token_accuracy" ? "answer symbols right (%)"
                    : metric == "retrieval_rate" ? "needle chunk retrieved for the question (%)"

@@ -97,6 +97,7 @@ nlohmann::json PasskeyReport::to_json() const {
   for (const auto& r : results) {
     nlohmann::json row = {{"length", r.length},   {"depth", r.depth},       {"trials", r.trials},
                           {"correct", r.correct}, {"accuracy", r.accuracy()}};
+    if (r.trials > 0) row["needle_distance"] = r.needle_distance / static_cast<double>(r.trials);
     if (r.answer_tokens > 0)
       row["token_accuracy"] = static_cast<double>(r.answer_tokens_right) / static_cast<double>(r.answer_tokens);
     if (r.retrieval_trials > 0) {
@@ -110,11 +111,11 @@ nlohmann::json PasskeyReport::to_json() const {
 
 std::string PasskeyReport::table() const {
   std::ostringstream os;
-  char line[128];
+  char line[160];
   // The answer's symbols are letters for copy-letters and digits for every other task.
   const char* symbols_ok = task == "copy-letters" ? "letters ok" : "digits ok";
-  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %10s %10s %7s\n", "length", "depth", "trials", "correct",
-                "accuracy", symbols_ok, "retrieved", "weight");
+  std::snprintf(line, sizeof line, "%-10s %8s %9s %8s %8s %9s %10s %10s %7s\n", "length", "depth", "distance",
+                "trials", "correct", "accuracy", symbols_ok, "retrieved", "weight");
   os << line;
   auto pct = [](int64_t a, int64_t b) {
     char buf[16];
@@ -126,8 +127,9 @@ std::string PasskeyReport::table() const {
     char weight[16] = "-";
     if (r.retrieval_trials > 0)
       std::snprintf(weight, sizeof weight, "%.2f", r.needle_weight / static_cast<double>(r.retrieval_trials));
-    std::snprintf(line, sizeof line, "%-10s %8.3f %8lld %8lld %8.1f%% %10s %10s %7s\n",
-                  format_count(r.length).c_str(), r.depth, static_cast<long long>(r.trials),
+    const double distance = r.trials > 0 ? r.needle_distance / static_cast<double>(r.trials) : 0.0;
+    std::snprintf(line, sizeof line, "%-10s %8.3f %9.0f %8lld %8lld %8.1f%% %10s %10s %7s\n",
+                  format_count(r.length).c_str(), r.depth, distance, static_cast<long long>(r.trials),
                   static_cast<long long>(r.correct), 100 * r.accuracy(), pct(r.answer_tokens_right, r.answer_tokens).c_str(),
                   pct(r.retrieved, r.retrieval_trials).c_str(), weight);
     os << line;
@@ -497,6 +499,8 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         const SyntheticOptions& so = samples[di * static_cast<size_t>(options.trials) + static_cast<size_t>(trial)];
         SyntheticSample sample = make_synthetic(options.task, tokenizer, haystack, so);
         cell.add(attempt(sample));
+        cell.needle_distance += static_cast<double>(sample.tokens.size() - sample.answer.size()) -
+                                static_cast<double>(sample.needle_pos);
         done += length;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char status[160];

@@ -94,6 +94,9 @@ struct PasskeyCell {
   int64_t answer_tokens = 0, answer_tokens_right = 0;
   int64_t retrieval_trials = 0, retrieved = 0;
   double needle_weight = 0;  // summed over the retrieval trials
+  // Tokens from the needle's first token to the first answer token, summed over trials:
+  // how far back the answer is (a model may copy only as far back as it was trained to).
+  double needle_distance = 0;
   double accuracy() const { return trials > 0 ? static_cast<double>(correct) / static_cast<double>(trials) : 0.0; }
   void add(const PasskeyOutcome& o);
 };
@@ -104,7 +107,8 @@ struct PasskeyReport {
   std::vector<PasskeyCell> results;  // length-major, then depth
   double accuracy() const;           // over every trial
   // {"task", "mode", "results": [{"length", "depth", "trials", "correct", "accuracy",
-  // "token_accuracy"?, "retrieval_rate"?, "needle_weight"?}], "accuracy"} (? = when measured)
+  // "needle_distance", "token_accuracy"?, "retrieval_rate"?, "needle_weight"?}], "accuracy"}
+  // (? = when measured; needle_distance is the mean over the cell's trials)
   nlohmann::json to_json() const;
   std::string table() const;
 };

@@ -93,7 +93,9 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   options.trials = 4;
   options.progress = false;
   int calls = 0;
+  double distances = 0;  // what the cell's needle_distance must average
   PasskeyAttempt partial = [&](const SyntheticSample& s) {
+    distances += static_cast<double>(s.tokens.size() - s.answer.size()) - static_cast<double>(s.needle_pos);
     PasskeyOutcome o(calls == 0);                  // one of four right
     o.answer_tokens = static_cast<int64_t>(s.answer.size());
     o.answer_tokens_right = calls == 0 ? 5 : 1;    // 5 + 1 + 1 + 1 of 20 digits
@@ -109,6 +111,11 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_DOUBLE_EQ(row.at("token_accuracy").get<double>(), 8.0 / 20.0);
   EXPECT_DOUBLE_EQ(row.at("retrieval_rate").get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(row.at("needle_weight").get<double>(), 0.25);
+  // Depth 0.5 of 630 tokens: the needle starts about half the haystack before the question.
+  EXPECT_DOUBLE_EQ(row.at("needle_distance").get<double>(), distances / 4);
+  EXPECT_GT(distances / 4, 200.0);
+  EXPECT_LT(distances / 4, 400.0);
+  EXPECT_NE(r.table().find("distance"), std::string::npos) << r.table();
   EXPECT_NE(r.table().find("0.25"), std::string::npos) << r.table();
   EXPECT_NE(r.table().find("40.0%"), std::string::npos) << r.table();
   // The column names the answer's symbols: letters for copy-letters, digits otherwise.
@@ -205,6 +212,12 @@ TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
   plot = test::run_drt("eval plot --inputs " + dir + "/out.json --metric needle_weight --out " + dir + "/w.png");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   EXPECT_TRUE(std::filesystem::exists(dir + "/w.png"));
+  plot = test::run_drt("eval plot --inputs " + dir + "/out.json --x distance --out " + dir + "/d.png");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/d.png"));
+  auto bad_x = test::run_drt("eval plot --inputs " + dir + "/out.json --x depth --out " + dir + "/b.png");
+  EXPECT_EQ(bad_x.exit_code, 1);
+  EXPECT_NE(bad_x.output.find("'depth'"), std::string::npos) << bad_x.output;
   auto bad_metric = test::run_drt("eval plot --inputs " + dir + "/out.json --metric weights --out " + dir + "/b.png");
   EXPECT_EQ(bad_metric.exit_code, 1);
   EXPECT_NE(bad_metric.output.find("'weights'"), std::string::npos) << bad_metric.output;
@@ -213,6 +226,16 @@ TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
   EXPECT_NE(not_result.output.find("neither"), std::string::npos) << not_result.output;
   auto bad = test::run_drt("eval passkey --model " + dir + "/model --lengths 256 --task nosuch --haystack filler");
   EXPECT_EQ(bad.exit_code, 1);
+  // The GCA ablation is recorded in the result, and a bad value is named.
+  auto ablated = test::run_drt("eval passkey --model " + dir + "/model --lengths 256 --depths 1 --haystack filler "
+                               "--gca-chunks question --quiet --json " + dir + "/abl.json");
+  ASSERT_EQ(ablated.exit_code, 0) << ablated.output;
+  EXPECT_NE(ablated.output.find("only the question's chunk"), std::string::npos) << ablated.output;
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir + "/abl.json")).at("gca_chunks").get<std::string>(), "question");
+  auto bad_gca = test::run_drt("eval passkey --model " + dir + "/model --lengths 256 --haystack filler "
+                               "--gca-chunks sideways");
+  EXPECT_EQ(bad_gca.exit_code, 1);
+  EXPECT_NE(bad_gca.output.find("'sideways'"), std::string::npos) << bad_gca.output;
   std::filesystem::remove_all(dir);
 }
 
