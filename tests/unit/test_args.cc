@@ -6,6 +6,7 @@
 
 #include "core/args.h"
 #include "core/error.h"
+#include "support/error_of.h"
 
 namespace drt {
 namespace {
@@ -22,28 +23,18 @@ Args parsed(std::vector<std::string> words) {
 TEST(Args, IntsReadACommaListOfCounts) {
   EXPECT_EQ(parsed({}).get_ints("lengths"), std::vector<int64_t>{1008});
   EXPECT_EQ(parsed({"--lengths", "189,252,4k"}).get_ints("lengths"), (std::vector<int64_t>{189, 252, 4096}));
-  try {
-    parsed({"--lengths", "189,abc"}).get_ints("lengths");
-    FAIL();
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("--lengths"), std::string::npos) << what;
-    EXPECT_NE(what.find("'abc'"), std::string::npos) << what;
-  }
+  const std::string what = test::error_of([] { parsed({"--lengths", "189,abc"}).get_ints("lengths"); });
+  EXPECT_NE(what.find("--lengths"), std::string::npos) << what;
+  EXPECT_NE(what.find("'abc'"), std::string::npos) << what;
   EXPECT_THROW(parsed({"--lengths", ","}).get_ints("lengths"), Error);
 }
 
 TEST(Args, DoublesReadACommaListOfNumbers) {
   EXPECT_EQ(parsed({"--lengths", "0.1,0.25"}).get_doubles("lengths"), (std::vector<double>{0.1, 0.25}));
   EXPECT_EQ(parsed({"--lengths", "1"}).get_doubles("lengths"), std::vector<double>{1.0});
-  try {
-    parsed({"--lengths", "0.1,x"}).get_doubles("lengths");
-    FAIL();
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("--lengths"), std::string::npos) << what;
-    EXPECT_NE(what.find("'x'"), std::string::npos) << what;
-  }
+  const std::string what = test::error_of([] { parsed({"--lengths", "0.1,x"}).get_doubles("lengths"); });
+  EXPECT_NE(what.find("--lengths"), std::string::npos) << what;
+  EXPECT_NE(what.find("'x'"), std::string::npos) << what;
   EXPECT_THROW(parsed({"--lengths", ","}).get_doubles("lengths"), Error);
 }
 
