@@ -26,6 +26,11 @@
 #   FROM           start model (default runs/curriculum/drt-copy)
 #   OUT            where the stages go (default runs/gca-curriculum)
 #   STEPS          steps per stage (default 900)
+#   FAR_STEPS      steps of the gcafar stage (default 3000: copying from the retrieved chunk
+#                  alone is a circuit that forms after a plateau, and session 12 measured
+#                  that plateau at ~40K samples even inside the window with ALiBi; session
+#                  15's CPU runs, 32K samples at d = 128, never left it: docs/results.md
+#                  "Far needles only, from scratch")
 #   TIME           seconds each stage may run (0 = no limit)
 #   WINDOW         slide_window of the last stage (default 64)
 #   TOPK           chunk_topk while training (default 2: with 10-16 chunks per sample, the
@@ -41,7 +46,7 @@ steps="${STEPS:-900}"
 mkdir -p "${out}"
 [ -f "${from}/model.safetensors" ] || { echo "no model in FROM=${from} (run scripts/train_copy_curriculum_gpu.sh first)" >&2; exit 1; }
 common=(--data "${data}" --device "${DEVICE:-cuda}" --seed 0 --save-every 100 --eval-every 100 --threads 2 --quiet
-        --steps "${steps}" --time-limit "${TIME:-0}")
+        --time-limit "${TIME:-0}")
 copy_mix=mix:copy-letters=0.5,copy=0.2,passkey=0.3
 
 # with_window SRC DST W K: DST is SRC's weights and config with slide_window W and
@@ -65,8 +70,8 @@ stage() {  # stage NAME START_MODEL TRAIN_FLAGS...
 }
 
 [ -d "${out}/gca189" ] || with_window "${from}" "${out}/start-w64" 64 "${TOPK:-2}"
-stage gca189 "${out}/start-w64" --seq-len 189 --batch 64 --task "${copy_mix}" --lr 1e-3 --min-lr 4e-4
-stage gcafar "${out}/gca189" --seq-len 630,756,882,1008 --needle-depths 0,0.3 --batch 32 --task "${copy_mix}" \
+stage gca189 "${out}/start-w64" --steps "${steps}" --seq-len 189 --batch 64 --task "${copy_mix}" --lr 1e-3 --min-lr 4e-4
+stage gcafar "${out}/gca189" --steps "${FAR_STEPS:-3000}" --seq-len 630,756,882,1008 --needle-depths 0,0.3 --batch 32 --task "${copy_mix}" \
   --lr 5e-4 --min-lr 2e-4
 window="${WINDOW:-64}"
 last="${out}/gcafar"
@@ -74,6 +79,6 @@ if [ "${window}" != 64 ]; then
   [ -d "${out}/passkey" ] || with_window "${out}/gcafar" "${out}/gcafar-w${window}" "${window}" "${TOPK:-2}"
   last="${out}/gcafar-w${window}"
 fi
-stage passkey "${last}" --seq-len 1008 --needle-depths 0,0.5 --batch 16 \
+stage passkey "${last}" --steps "${steps}" --seq-len 1008 --needle-depths 0,0.5 --batch 16 \
   --task mix:lm=0.3,copy-letters=0.2,passkey=0.35,multikey=0.15 --lr 5e-4 --min-lr 1e-4
 "${drt}" export --model "${out}/passkey" --out "${out}/passkey-bf16" --dtype BF16
