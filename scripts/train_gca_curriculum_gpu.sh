@@ -25,7 +25,7 @@
 #   DATA           prepared corpus (default runs/kjv-bytes)
 #   FROM           start model (default runs/curriculum/drt-copy)
 #   OUT            where the stages go (default runs/gca-curriculum)
-#   STEPS          steps per stage (default 900)
+#   STEPS          steps of the gca189 and passkey stages (default 900)
 #   FAR_STEPS      steps of the gcafar stage (default 3000: copying from the retrieved chunk
 #                  alone is a circuit that forms after a plateau, and session 12 measured
 #                  that plateau at ~40K samples even inside the window with ALiBi; session
