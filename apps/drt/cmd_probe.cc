@@ -77,6 +77,11 @@ int probe_copy(int argc, char** argv) {
   args.option("config", "FILE|NAME", "model config file or preset", "tiny")
       .option("decoder-layers", "LIST", "override decoder_layers, e.g. 1,1 (lower stack, then one count per group)",
               "1,1")
+      .flag("random-offsets",
+            "put '#' and '?' (and their digits) at random places in their chunks, not at the starts: no "
+            "positional shortcut, the copy must match content")
+      .option("aligned-steps", "N",
+              "curriculum, with --random-offsets: the first N steps still put them at the chunks' starts", "0")
       .flag("gca-residual", "also add GCA's output to the residual stream (config gca_residual; not the paper's)")
       .option("chunks", "N", "chunks per sample; the question is the last", "8")
       .option("needles", "A:B", "training needles in chunks A..B-1 (default 0:max(1,N-3))")
@@ -118,6 +123,8 @@ int probe_copy(int argc, char** argv) {
   o.steps = args.get_int("steps");
   o.repeat_steps = args.get_int("repeat-steps");
   o.near_steps = args.get_int("near-steps");
+  o.random_offsets = args.get_flag("random-offsets");
+  o.aligned_steps = args.get_int("aligned-steps");
   o.repeat_share = args.get_double("repeat-share");
   o.batch = args.get_int("batch");
   o.lr = args.get_double("lr");
@@ -137,7 +144,7 @@ int probe_copy(int argc, char** argv) {
   auto evals = run_copy_probe(c, o, [&](const CopyProbeEval& e) {
     const double eta = e.seconds / static_cast<double>(e.step) * static_cast<double>(o.steps - e.step);
     std::cout << "step " << e.step << "/" << o.steps << (e.step <= o.repeat_steps ? " (repeat)" : "")
-              << (e.step <= o.near_steps ? " (near)" : "")
+              << (e.step <= o.near_steps ? " (near)" : "") << (e.step <= o.aligned_steps ? " (aligned)" : "")
               << "  answer loss " << e.answer_loss << "  digits right [" << digits_line(e) << "]  answers right "
               << percent(e.answers_right) << "  retrieval top-1 " << percent(e.retrieval_top1) << "  ("
               << format_duration(e.seconds) << ", ETA " << format_duration(eta) << ")" << std::endl;

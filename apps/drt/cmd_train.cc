@@ -75,6 +75,10 @@ int cmd_train(int argc, char** argv) {
               "synthetic tasks: needle depths are drawn uniformly from [LO, HI] (0 = the haystack's start, 1 = "
               "just before the question); a low range keeps needles beyond the windows' reach",
               "0,1")
+      .option("aligned-steps", "N",
+              "curriculum for synthetic tasks: in the first N steps the needle starts at a chunk start (GCA learns "
+              "to read a chunk faster where the needle sits at one place in it)",
+              "0")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")
       .option("warmup", "N", "linear warm-up steps (default 2% of --steps)", "-1")
@@ -117,6 +121,7 @@ int cmd_train(int argc, char** argv) {
     o.needle_depth_lo = depths[0];
     o.needle_depth_hi = depths[1];
   }
+  o.aligned_steps = args.get_int("aligned-steps");
   o.lr = args.get_double("lr");
   o.min_lr = args.get_double("min-lr");
   o.warmup = args.get_int("warmup");

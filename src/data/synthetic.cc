@@ -122,7 +122,16 @@ SyntheticSample assemble(const Tokenizer& tokenizer, const std::vector<int64_t>&
     }
   };
   for (const auto& n : needles) {
-    add_filler(std::llround(n.depth * static_cast<double>(filler)));
+    int64_t until = std::llround(n.depth * static_cast<double>(filler));
+    if (o.align_needle && n.holds_answer) {
+      // Where the needle would start, moved to a chunk start: down if the filler before it
+      // allows, else up if the filler after it does (else it stays where it is).
+      const auto here = static_cast<int64_t>(s.tokens.size()) - filler_done;  // needle tokens so far
+      const int64_t start = here + until, down = start / o.chunk_size * o.chunk_size;
+      if (down - here >= filler_done) until = down - here;
+      else if (down + o.chunk_size - here <= filler) until = down + o.chunk_size - here;
+    }
+    add_filler(until);
     if (n.holds_answer) s.needle_pos = static_cast<int64_t>(s.tokens.size());
     s.tokens.insert(s.tokens.end(), n.tokens.begin(), n.tokens.end());
   }

@@ -57,6 +57,11 @@ struct SyntheticOptions {
   // their haystack position by position and differ only where they hold needles (what
   // the spliced passkey evaluation, eval/passkey.h, reads once and reuses).
   int64_t haystack_offset = -1;
+  // The needle that holds the answer starts at a chunk start (its depth rounded down to
+  // one; up where other needles leave no room). A training curriculum: GCA learns to read
+  // a chunk first where the needle always sits at the same place in it, and from there to
+  // match content (docs/results.md, "Needles at chunk starts first").
+  bool align_needle = false;
 };
 
 struct SyntheticSample {

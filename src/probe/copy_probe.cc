@@ -14,16 +14,17 @@ namespace drt {
 namespace {
 
 // One batch of probe samples. tokens: [B, N S] text tokens; mask: [B, N S], 1 on the
-// answer digits after '?'; needle: the needle's chunk per sample.
+// answer digits after '?'; needle: the needle's chunk per sample; question: where each
+// sample's '?' sits.
 struct ProbeBatch {
   torch::Tensor tokens, mask;
-  std::vector<int64_t> needle;
+  std::vector<int64_t> needle, question;
 };
 
 // repeat: the share of samples whose answer is one digit repeated (0 and 1 draw nothing,
 // so runs without a mixed share keep their data stream).
 ProbeBatch make_batch(int64_t B, int64_t S, const CopyProbeOptions& o, int64_t needle_begin, int64_t needle_end,
-                      double repeat, torch::Generator& gen) {
+                      double repeat, bool random_offsets, torch::Generator& gen) {
   const int64_t N = o.chunks, n = o.digits;
   ProbeBatch b;
   b.tokens = torch::randint('a', 'z' + 1, {B, N * S}, gen, torch::kLong);
@@ -34,13 +35,22 @@ ProbeBatch make_batch(int64_t B, int64_t S, const CopyProbeOptions& o, int64_t n
     const bool one_digit =
         repeat >= 1.0 || (repeat > 0.0 && torch::rand({1}, gen, torch::kDouble).item<double>() < repeat);
     if (one_digit) digits.fill_(digits[0].item<int64_t>());
+    // Random offsets take away the positional shortcut: with '#' and '?' at their chunks'
+    // starts, "copy from the same place in the chunk" answers without matching any content.
+    int64_t needle_at = 0, question_at = 0;
+    if (random_offsets) {
+      needle_at = torch::randint(0, S - n, {1}, gen, torch::kLong).item<int64_t>();
+      question_at = torch::randint(0, S - n, {1}, gen, torch::kLong).item<int64_t>();
+    }
     auto row = b.tokens[i];
-    row[needle * S] = '#';
-    row.narrow(0, needle * S + 1, n).copy_(digits);
-    row[(N - 1) * S] = '?';
-    row.narrow(0, (N - 1) * S + 1, n).copy_(digits);
-    b.mask[i].narrow(0, (N - 1) * S + 1, n).fill_(1.0);
+    const int64_t q = (N - 1) * S + question_at;
+    row[needle * S + needle_at] = '#';
+    row.narrow(0, needle * S + needle_at + 1, n).copy_(digits);
+    row[q] = '?';
+    row.narrow(0, q + 1, n).copy_(digits);
+    b.mask[i].narrow(0, q + 1, n).fill_(1.0);
     b.needle.push_back(needle);
+    b.question.push_back(q);
   }
   return b;
 }
@@ -53,9 +63,13 @@ CopyProbeEval evaluate(DrtLM& model, const ProbeBatch& batch, const CopyProbeOpt
   const int64_t B = batch.tokens.size(0), N = o.chunks, n = o.digits;
   CopyProbeEval e;
   e.answer_loss = lm_loss(out.logits, batch.tokens, batch.mask).item<double>();
-  auto pred = out.logits.narrow(1, (N - 1) * S, n).argmax(2);  // [B, n]: position t predicts t+1
-  auto truth = batch.tokens.narrow(1, (N - 1) * S + 1, n);      // [B, n]
-  auto right = (pred == truth).to(torch::kFloat);               // [B, n]
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t q = batch.question[static_cast<size_t>(i)];
+    auto pred = out.logits[i].narrow(0, q, n).argmax(1);  // [n]: position t predicts t+1
+    rows.push_back(pred == batch.tokens[i].narrow(0, q + 1, n));
+  }
+  auto right = torch::stack(rows).to(torch::kFloat);  // [B, n]
   auto per_digit = right.mean(0);
   for (int64_t j = 0; j < n; ++j) e.digit_accuracy.push_back(per_digit[j].item<double>());
   e.answers_right = std::get<0>(right.min(1)).mean().item<double>();
@@ -89,6 +103,10 @@ void validate_copy_probe(const CopyProbeOptions& o, const ModelConfig& c) {
   DRT_CHECK(o.steps >= 1, "copy probe: --steps must be positive, got ", o.steps);
   DRT_CHECK(o.repeat_steps >= 0 && o.repeat_steps <= o.steps, "copy probe: --repeat-steps must be in [0, --steps], got ",
             o.repeat_steps);
+  DRT_CHECK(o.aligned_steps >= 0 && o.aligned_steps <= o.steps,
+            "copy probe: --aligned-steps must be in [0, --steps], got ", o.aligned_steps);
+  DRT_CHECK(o.aligned_steps == 0 || o.random_offsets, "copy probe: --aligned-steps ", o.aligned_steps,
+            " needs --random-offsets (without it every step is aligned)");
   DRT_CHECK(o.near_steps >= 0 && o.near_steps <= o.steps, "copy probe: --near-steps must be in [0, --steps], got ",
             o.near_steps);
   DRT_CHECK(o.repeat_share >= 0.0 && o.repeat_share < 1.0, "copy probe: --repeat-share must be in [0, 1), got ",
@@ -120,7 +138,7 @@ std::vector<CopyProbeEval> run_copy_probe(const ModelConfig& c, const CopyProbeO
   torch::Generator data_gen = at::detail::createCPUGenerator(o.seed * 7919 + 1);
   torch::Generator eval_gen = at::detail::createCPUGenerator(o.seed * 7919 + 2);
   const ProbeBatch eval_batch =
-      make_batch(o.eval_samples, S, o, o.eval_needle_begin, o.eval_needle_end, 0.0, eval_gen);
+      make_batch(o.eval_samples, S, o, o.eval_needle_begin, o.eval_needle_end, 0.0, o.random_offsets, eval_gen);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(0.0));
   std::vector<CopyProbeEval> evals;
   const auto t0 = std::chrono::steady_clock::now();
@@ -128,7 +146,8 @@ std::vector<CopyProbeEval> run_copy_probe(const ModelConfig& c, const CopyProbeO
     const double repeat = step <= o.repeat_steps ? 1.0 : o.repeat_share;
     const bool near = step <= o.near_steps;  // the needle in the chunk before the question's
     ProbeBatch b = make_batch(o.batch, S, o, near ? o.chunks - 2 : o.needle_begin,
-                              near ? o.chunks - 1 : o.needle_end, repeat, data_gen);
+                              near ? o.chunks - 1 : o.needle_end, repeat,
+                              o.random_offsets && step > o.aligned_steps, data_gen);
     ForwardOptions f;
     f.noise_seed = o.seed * 1000003 + static_cast<uint64_t>(step) * 1000;  // Gumbel noise per sample
     auto loss = lm_loss(model->forward(b.tokens, f).logits, b.tokens, b.mask);
@@ -156,6 +175,8 @@ nlohmann::json to_json(const CopyProbeOptions& o) {
           {"repeat_steps", o.repeat_steps},
           {"repeat_share", o.repeat_share},
           {"near_steps", o.near_steps},
+          {"random_offsets", o.random_offsets},
+          {"aligned_steps", o.aligned_steps},
           {"batch", o.batch},
           {"eval_every", o.eval_every},
           {"eval_samples", o.eval_samples},

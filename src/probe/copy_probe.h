@@ -33,6 +33,12 @@ struct CopyProbeOptions {
   // curriculum: the first steps put the needle in chunk N-2, inside the question's window,
   // so that copying forms on the short path before it must go through retrieval + GCA.
   int64_t near_steps = 0;
+  // '#' + digits at a random place in the needle's chunk and '?' + digits at a random place
+  // in the last chunk, instead of at the chunks' starts: copying must match content.
+  bool random_offsets = false;
+  // curriculum (with random_offsets): the first steps still put them at the chunks' starts,
+  // where the positional copy forms fast, so that the content copy starts from a read path.
+  int64_t aligned_steps = 0;
   int64_t batch = 16;
   int64_t eval_every = 400;
   int64_t eval_samples = 64;

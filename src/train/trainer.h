@@ -46,6 +46,9 @@ struct TrainOptions {
   // together reach (layers x W) tokens back, and a model that can also copy through them
   // learns copying only within the distances it was trained at (docs/results.md).
   double needle_depth_lo = 0.0, needle_depth_hi = 1.0;
+  // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
+  // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.
+  int64_t aligned_steps = 0;
   double lr = 2e-3, min_lr = 4e-4;
   int64_t warmup = -1;     // steps; -1 = 2% of steps
   double clip = 1.0;       // max global gradient norm; <= 0 disables

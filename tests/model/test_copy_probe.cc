@@ -44,6 +44,10 @@ TEST(CopyProbe, BadOptionsAreErrorsNamingTheValue) {
   o.near_steps = o.steps + 1;
   EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("--near-steps must be in [0, --steps], got 2001"),
             std::string::npos);
+  o = CopyProbeOptions{};
+  o.aligned_steps = 100;  // a curriculum towards random offsets, which are off
+  EXPECT_NE(error_of([&] { validate_copy_probe(o, c); }).find("--aligned-steps 100 needs --random-offsets"),
+            std::string::npos);
   auto r = run_drt("probe copy --needles 3");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--needles must be A:B"), std::string::npos) << r.output;
@@ -84,6 +88,8 @@ TEST(CopyProbe, CopyingFromInsideTheWindowIsLearnedQuickly) {
 // Beyond one window, with retrieval unable to miss (K = 2 fetches both past chunks): with
 // GCA's output also in the residual stream, the digits are copied through GCA within
 // 1200 steps. (With the paper's wiring the same run is still near chance; see results.md.)
+// '#' and '?' sit at their chunks' starts here, the layout where this forms fast; with
+// random offsets it needs that layout first (results.md, "Needles at chunk starts first").
 TEST(CopyProbe, GcaResidualMakesCopyingThroughGcaLearnable) {
   ModelConfig c = one_group();
   c.gca_residual = true;

@@ -94,6 +94,29 @@ TEST_F(SyntheticBytes, PasskeyLayout) {
             make_passkey(tok_, haystack_, options(20, 63, 0.8, 1)).needle_pos);
 }
 
+// The curriculum of `drt train --aligned-steps`: the answer's needle starts at a chunk
+// start, at or just before where its depth would put it, and the sample is otherwise valid.
+TEST_F(SyntheticBytes, AlignedNeedleStartsAtAChunkStart) {
+  for (double depth : {0.0, 0.13, 0.5, 0.77, 1.0}) {
+    SyntheticOptions o = options(12, 63, depth, 4);
+    const int64_t free_pos = make_passkey(tok_, haystack_, o).needle_pos;
+    o.align_needle = true;
+    const SyntheticSample s = make_passkey(tok_, haystack_, o);
+    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+    EXPECT_EQ(s.needle_pos % 63, 0) << "depth " << depth;
+    EXPECT_LE(s.needle_pos, free_pos) << "depth " << depth;
+    EXPECT_GT(s.needle_pos + 63, free_pos) << "depth " << depth;
+    EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey is: ");
+  }
+  // With other needles before it (multikey), the asked one is still aligned.
+  SyntheticOptions o = options(30, 63, 0.6, 5);
+  o.keys = 6;
+  o.align_needle = true;
+  const SyntheticSample s = make_multikey(tok_, haystack_, o);
+  EXPECT_EQ(s.needle_pos % 63, 0);
+  EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey for ");
+}
+
 // Overlaid samples (haystack_offset >= 0) keep every haystack token at its own position
 // outside the needle and the tail, so two samples of one offset differ only there.
 TEST_F(SyntheticBytes, OverlaidSamplesShareTheHaystackPositionByPosition) {
