@@ -138,8 +138,17 @@ SyntheticSample assemble(const Tokenizer& tokenizer, const std::vector<int64_t>&
   add_filler(filler);
   s.tokens.insert(s.tokens.end(), question.begin(), question.end());
   s.tokens.insert(s.tokens.end(), answer.begin(), answer.end());
+  s.answer_pos = o.length - static_cast<int64_t>(answer.size());
+  if (o.align_needle) {
+    // The tail moves to the last chunk's start (the filler it displaces follows the
+    // answer, where no target sees it), so both ends of the copy sit at fixed places in
+    // their chunks.
+    const int64_t last = o.length - o.chunk_size;
+    std::rotate(s.tokens.begin() + last, s.tokens.end() - tail, s.tokens.end());
+    s.answer_pos = last + tail - static_cast<int64_t>(answer.size());
+  }
   s.loss_mask.assign(o.length, 0);
-  std::fill(s.loss_mask.end() - static_cast<int64_t>(answer.size()), s.loss_mask.end(), 1);
+  std::fill_n(s.loss_mask.begin() + s.answer_pos, answer.size(), 1);
   s.answer = answer;
   return s;
 }
@@ -162,8 +171,7 @@ SyntheticSample draw_unique(const SyntheticOptions& o, SplitMix64& rng, Draw dra
   constexpr int kAttempts = 100;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     SyntheticSample s = draw(rng);
-    const int64_t tail_start = o.length - static_cast<int64_t>(s.answer.size());
-    if (count_occurrences(s.tokens, tail_start, s.answer) == 1) return s;
+    if (count_occurrences(s.tokens, s.answer_pos, s.answer) == 1) return s;
   }
   throw Error(str_cat("synthetic task: no answer of ", o.answer_length, " digits was unique in the haystack after ",
                       kAttempts, " draws (seed ", o.seed, "); use a longer answer"));

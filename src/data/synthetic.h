@@ -57,18 +57,20 @@ struct SyntheticOptions {
   // their haystack position by position and differ only where they hold needles (what
   // the spliced passkey evaluation, eval/passkey.h, reads once and reuses).
   int64_t haystack_offset = -1;
-  // The needle that holds the answer starts at a chunk start (its depth rounded down to
-  // one; up where other needles leave no room). A training curriculum: GCA learns to read
-  // a chunk first where the needle always sits at the same place in it, and from there to
-  // match content (docs/results.md, "Needles at chunk starts first").
+  // A training curriculum: the needle that holds the answer starts at a chunk start (its
+  // depth rounded down to one; up where other needles leave no room) and the question
+  // starts the last chunk (haystack follows the answer), so both ends of the copy sit at
+  // fixed places in their chunks. GCA learns to read a chunk there first, and from there
+  // to match content (docs/results.md, "Needles at chunk starts first").
   bool align_needle = false;
 };
 
 struct SyntheticSample {
   std::vector<int64_t> tokens;     // [T]
-  std::vector<uint8_t> loss_mask;  // [T], 1 exactly on the answer (the last answer_length tokens)
+  std::vector<uint8_t> loss_mask;  // [T], 1 exactly on the answer
   int64_t needle_pos = 0;          // where the needle that holds the answer starts in tokens
-  std::vector<int64_t> answer;     // [answer_length] == the last answer_length tokens
+  std::vector<int64_t> answer;     // [answer_length] == tokens[answer_pos, answer_pos + answer_length)
+  int64_t answer_pos = 0;          // the last answer_length tokens, unless align_needle
 };
 
 // `haystack`: filler token ids (e.g. a valid split, or the encoded passkey_filler_text()),

@@ -95,14 +95,24 @@ TEST_F(SyntheticBytes, PasskeyLayout) {
 }
 
 // The curriculum of `drt train --aligned-steps`: the answer's needle starts at a chunk
-// start, at or just before where its depth would put it, and the sample is otherwise valid.
+// start, at or just before where its depth would put it, and the question starts the last
+// chunk, its answer the only targets and the needle's the only earlier copy.
 TEST_F(SyntheticBytes, AlignedNeedleStartsAtAChunkStart) {
+  const std::string question = "|What is the passkey? The passkey is: ";
   for (double depth : {0.0, 0.13, 0.5, 0.77, 1.0}) {
     SyntheticOptions o = options(12, 63, depth, 4);
     const int64_t free_pos = make_passkey(tok_, haystack_, o).needle_pos;
     o.align_needle = true;
     const SyntheticSample s = make_passkey(tok_, haystack_, o);
-    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+    ASSERT_EQ(s.tokens.size(), 12u * 63);
+    const std::string text = tok_.decode(s.tokens);
+    EXPECT_EQ(text.substr(11 * 63, question.size()), question);
+    const auto answer_pos = static_cast<int64_t>(11 * 63 + question.size());
+    ASSERT_EQ(s.answer_pos, answer_pos);
+    EXPECT_TRUE(std::equal(s.answer.begin(), s.answer.end(), s.tokens.begin() + answer_pos));
+    for (int64_t i = 0; i < o.length; ++i)
+      EXPECT_EQ(s.loss_mask[i], i >= answer_pos && i < answer_pos + o.answer_length ? 1 : 0) << "position " << i;
+    EXPECT_EQ(count_occurrences(s.tokens, answer_pos, s.answer), 1);
     EXPECT_EQ(s.needle_pos % 63, 0) << "depth " << depth;
     EXPECT_LE(s.needle_pos, free_pos) << "depth " << depth;
     EXPECT_GT(s.needle_pos + 63, free_pos) << "depth " << depth;
