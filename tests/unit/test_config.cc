@@ -34,6 +34,18 @@ TEST(ModelConfig, PresetsLoadAndValidate) {
   EXPECT_TRUE(small.null_key());  // (63 + 1) % 64 == 0, as the official kernels
 }
 
+// scripts/train_tiny_passkey.sh's model: the shape its results were measured with.
+TEST(ModelConfig, TinyPasskeyPresetIsTheMeasuredShape) {
+  ModelConfig c = ModelConfig::preset_or_file("tiny-passkey");
+  EXPECT_EQ(c.hidden_size, 64);
+  EXPECT_EQ(c.enc_chunk_size, 63);
+  EXPECT_EQ(c.slide_window, 64);
+  EXPECT_EQ(c.decoder_layers, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(c.chunk_topk, 2);
+  EXPECT_TRUE(c.gca_residual);
+  EXPECT_TRUE(c.retrieval);
+}
+
 TEST(ModelConfig, JsonRoundTrip) {
   ModelConfig c = ModelConfig::preset_or_file("small");
   c.gca_null_key = false;
