@@ -76,8 +76,8 @@ int cmd_train(int argc, char** argv) {
               "just before the question); a low range keeps needles beyond the windows' reach",
               "0,1")
       .option("aligned-steps", "N",
-              "curriculum for synthetic tasks: in the first N steps the needle starts at a chunk start (GCA learns "
-              "to read a chunk faster where the needle sits at one place in it)",
+              "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "
+              "chunk (GCA learns to read a chunk there first, then to match content); evaluation is never aligned",
               "0")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")

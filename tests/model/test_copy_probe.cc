@@ -69,6 +69,20 @@ TEST(CopyProbe, CommandWritesOneJsonObjectPerEvaluation) {
   EXPECT_FALSE(j["config"].contains("gca_residual"));
 }
 
+TEST(CopyProbe, RandomOffsetsAndTheirCurriculumAreRecorded) {
+  const std::string dir = temp_dir("probe-offsets");
+  auto r = run_drt("probe copy --steps 3 --eval-every 3 --eval-samples 4 --batch 2 --random-offsets --aligned-steps 2 "
+                   "--out " + dir + "/p.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step 3/3  answer loss"), std::string::npos) << r.output;  // past the aligned steps
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(dir + "/p.json"));
+  EXPECT_EQ(j["options"]["random_offsets"], true);
+  EXPECT_EQ(j["options"]["aligned_steps"], 2);
+  r = run_drt("probe copy --steps 3 --aligned-steps 2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--aligned-steps 2 needs --random-offsets"), std::string::npos) << r.output;
+}
+
 // Within one attention hop of the question, five random digits are copied almost at once:
 // the probe's data, mask and scoring are sound.
 TEST(CopyProbe, CopyingFromInsideTheWindowIsLearnedQuickly) {
