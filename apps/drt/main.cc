@@ -5,6 +5,7 @@
 
 #include "apps/drt/commands.h"
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "core/threads.h"
 
 namespace {
@@ -38,12 +39,14 @@ void usage(std::ostream& os) {
     std::string n = c.name;
     os << "  " << n << std::string(n.size() < 10 ? 10 - n.size() : 1, ' ') << c.summary << "\n";
   }
-  os << "\nenvironment: DRT_THREADS (intra-op threads, default = cores), DRT_KERNELS=fused|reference\n";
+  os << "\nenvironment: DRT_THREADS (intra-op threads, default = cores), DRT_KERNELS=fused|reference,\n"
+        "             DRT_MALLOC=system (glibc's own malloc settings; drt keeps freed memory for reuse)\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  drt::tune_malloc();  // before LibTorch allocates anything large: see core/malloc_tuning.h
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage(std::cout);
     return argc < 2 ? 2 : 0;
