@@ -79,6 +79,10 @@ int cmd_train(int argc, char** argv) {
               "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "
               "chunk (GCA learns to read a chunk there first, then to match content); evaluation is never aligned",
               "0")
+      .option("decoys", "N",
+              "passkey: N decoy needles per sample, \"|The <word> is: <digits>|\" with other digits, so that "
+              "retrieval learns the word \"passkey\" rather than \"digits after is:\"",
+              "0")
       .option("lr", "X", "peak learning rate", "2e-3")
       .option("min-lr", "X", "final learning rate of the cosine decay", "4e-4")
       .option("warmup", "N", "linear warm-up steps (default 2% of --steps)", "-1")
@@ -122,6 +126,7 @@ int cmd_train(int argc, char** argv) {
     o.needle_depth_hi = depths[1];
   }
   o.aligned_steps = args.get_int("aligned-steps");
+  o.decoys = args.get_int("decoys");
   o.lr = args.get_double("lr");
   o.min_lr = args.get_double("min-lr");
   o.warmup = args.get_int("warmup");

@@ -86,6 +86,7 @@ void check_options(const std::vector<int64_t>& haystack, const SyntheticOptions&
   DRT_CHECK(o.hop_depth >= 0 && o.hop_depth <= 1, "synthetic task: hop depth ", o.hop_depth, " is not in [0, 1]");
   DRT_CHECK(o.answer_length >= 1, "synthetic task: answer length ", o.answer_length, " must be at least 1");
   DRT_CHECK(!haystack.empty(), "synthetic task: the haystack is empty");
+  DRT_CHECK(o.decoys >= 0, "synthetic task: decoys ", o.decoys, " must be 0 or positive");
 }
 
 // Fills the body with haystack tokens around the needles (each at its depth, in depth
@@ -221,6 +222,12 @@ SyntheticSample make_passkey(const Tokenizer& tokenizer, const std::vector<int64
   return draw_unique(o, rng, [&](SplitMix64& r) {
     const std::vector<int64_t> answer = draw_answer(digits.ids, o.answer_length, r);
     std::vector<Needle> needles = {{concat({&needle_head, &answer, &bar}), o.depth, true}};
+    for (int64_t i = 0; i < o.decoys; ++i) {
+      const std::vector<int64_t> head =
+          tokenizer.encode(std::string("|The ") + kKeyWords[r.below(kKeyWordCount)] + " is:" + digits.after_colon);
+      const std::vector<int64_t> digits_shown = draw_answer(digits.ids, o.answer_length, r);
+      needles.push_back({concat({&head, &digits_shown, &bar}), uniform01(r), false});
+    }
     return assemble(tokenizer, haystack, o, std::move(needles), question, answer, r);
   });
 }

@@ -13,6 +13,8 @@
 // Texts ('|' marks needle boundaries; <ans> is the digit tokens, <A>, <B> key words):
 //   passkey   needle   "|The passkey is:<ans>|"
 //             question "|What is the passkey? The passkey is:<ans>"
+//             decoys (options.decoys of them) "|The <A> is:<digits>|", other digits at
+//             random depths: numbers that are not the passkey, as natural text has them
 //   multikey  needles  "|The passkey for <A> is:<ans>|" for several keys, one asked:
 //             question "|What is the passkey for <A>? The passkey is:<ans>"
 //   multihop  needles  "|The value of <A> is <B>|" and "|The passkey of <B> is:<ans>|"
@@ -63,6 +65,11 @@ struct SyntheticOptions {
   // fixed places in their chunks. GCA learns to read a chunk there first, and from there
   // to match content (docs/results.md, "Needles at chunk starts first").
   bool align_needle = false;
+  // passkey: decoy needles "|The <A> is:<digits>|" at random depths, each with its own
+  // random digits. A retriever trained on a haystack with few numbers learns "the chunk
+  // with digits after 'is:'" and then fetches "The population of the Congo is 13.5" from
+  // unseen text (docs/results.md); decoys make "passkey" the only cue that tells them apart.
+  int64_t decoys = 0;
 };
 
 struct SyntheticSample {

@@ -62,9 +62,9 @@ class BatchSource {
  public:
   // max_seq_len: the longest T a batch will be asked for.
   BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t max_seq_len, int64_t chunk,
-              int64_t copy_length, std::pair<double, double> depths, int64_t aligned_steps)
+              int64_t copy_length, std::pair<double, double> depths, int64_t aligned_steps, int64_t decoys)
       : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), chunk_(chunk), copy_length_(copy_length),
-        depths_(depths), aligned_steps_(aligned_steps) {
+        depths_(depths), aligned_steps_(aligned_steps), decoys_(decoys) {
     DRT_CHECK(file.size() > max_seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
               max_seq_len, " (lower --seq-len or add data)");
   }
@@ -94,6 +94,7 @@ class BatchSource {
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.copy_length = copy_length_;
         o.align_needle = step >= 0 && step < aligned_steps_;  // evaluation "steps" are negative
+        o.decoys = decoys_;
         o.seed = rng();
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
         std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len * sizeof(int64_t));
@@ -110,6 +111,7 @@ class BatchSource {
   int64_t chunk_, copy_length_;
   std::pair<double, double> depths_;  // needle depths [lo, hi]
   int64_t aligned_steps_;
+  int64_t decoys_;
 };
 
 void append_log(const std::string& path, const TrainLogEntry& e) {
@@ -171,7 +173,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"seed", o.seed},       {"steps", o.steps},   {"world_size", o.world_size}, {"data", o.data_dir},
           {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
           {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens},
-          {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}, {"aligned_steps", o.aligned_steps}};
+          {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}, {"aligned_steps", o.aligned_steps},
+          {"decoys", o.decoys}};
 }
 
 }  // namespace
@@ -233,9 +236,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!saved.contains("copy_length")) saved["copy_length"] = 0;
     if (!saved.contains("seq_lens")) saved["seq_lens"] = std::vector<int64_t>{saved.at("seq_len").get<int64_t>()};
     if (!saved.contains("needle_depths")) saved["needle_depths"] = {0.0, 1.0};
+    if (!saved.contains("decoys")) saved["decoys"] = 0;
     for (const char* key :
          {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length",
-          "needle_depths"})
+          "needle_depths", "decoys"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -264,6 +268,9 @@ TrainResult train(const TrainOptions& opt_in) {
             "train: --needle-depths ", opt.needle_depth_lo, ",", opt.needle_depth_hi,
             " is not a range LO,HI with 0 <= LO <= HI <= 1");
   DRT_CHECK(opt.aligned_steps >= 0, "train: --aligned-steps ", opt.aligned_steps, " must be 0 or positive");
+  DRT_CHECK(opt.decoys >= 0, "train: --decoys ", opt.decoys, " must be 0 or positive");
+  DRT_CHECK(opt.decoys == 0 || opt.task.find("passkey") != std::string::npos, "train: --decoys ", opt.decoys,
+            " needs the passkey task, and --task is '", opt.task, "'");
   DRT_CHECK(opt.copy_length >= 0 && opt.copy_length < config.enc_chunk_size, "train: --copy-length ",
             opt.copy_length, " must be 0 (a whole chunk) or 1..", config.enc_chunk_size - 1,
             " (the string and its '|' fill at most the last chunk, S=", config.enc_chunk_size, ")");
@@ -283,10 +290,11 @@ TrainResult train(const TrainOptions& opt_in) {
   TaskMix mix = TaskMix::parse(opt.task);
   const std::pair<double, double> depths{opt.needle_depth_lo, opt.needle_depth_hi};
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths,
-                     opt.aligned_steps);
+                     opt.aligned_steps, opt.decoys);
   std::optional<BatchSource> valid_source;
   if (valid_file)
-    valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths, 0);
+    valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths, 0,
+                         opt.decoys);
 
   const std::string log_path = opt.out_dir + "/" + kLogFile;
   std::vector<TrainLogEntry> full_log;

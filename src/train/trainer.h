@@ -49,6 +49,8 @@ struct TrainOptions {
   // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
   // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.
   int64_t aligned_steps = 0;
+  // passkey: decoy needles per sample (SyntheticOptions::decoys).
+  int64_t decoys = 0;
   double lr = 2e-3, min_lr = 4e-4;
   int64_t warmup = -1;     // steps; -1 = 2% of steps
   double clip = 1.0;       // max global gradient norm; <= 0 disables

@@ -94,6 +94,35 @@ TEST_F(SyntheticBytes, PasskeyLayout) {
             make_passkey(tok_, haystack_, options(20, 63, 0.8, 1)).needle_pos);
 }
 
+// `drt train --decoys N`: N more needles "|The <word> is: <digits>|" with digits of their
+// own, at random depths beside the passkey's needle; the sample keeps its length and layout.
+TEST_F(SyntheticBytes, DecoysAreOtherNumbersBesideTheNeedle) {
+  SyntheticOptions o = options(20, 63, 0.4, 7);
+  o.decoys = 3;
+  const SyntheticSample s = make_passkey(tok_, haystack_, o);
+  check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+  const std::string text = tok_.decode(s.tokens);
+  const std::string needle = "|The passkey is: " + digits_of(tok_, s.answer) + "|";
+  EXPECT_EQ(text.substr(s.needle_pos, needle.size()), needle);
+  int64_t decoys = 0;
+  for (size_t at = text.find("|The "); at != std::string::npos; at = text.find("|The ", at + 1)) {
+    const size_t colon = text.find(" is: ", at);
+    ASSERT_NE(colon, std::string::npos);
+    const std::string word = text.substr(at + 5, colon - at - 5);
+    if (word == "passkey") continue;
+    ++decoys;
+    EXPECT_TRUE(std::isupper(static_cast<unsigned char>(word[0]))) << word;  // a key word, not haystack text
+    const std::string shown = text.substr(colon + 5, 5);
+    EXPECT_EQ(shown.find_first_not_of("0123456789"), std::string::npos) << shown;
+    EXPECT_EQ(text[colon + 10], '|');
+  }
+  EXPECT_EQ(decoys, 3);
+  o.decoys = 0;
+  EXPECT_EQ(make_passkey(tok_, haystack_, o).tokens.size(), s.tokens.size());
+  o.decoys = -1;
+  EXPECT_THROW(make_passkey(tok_, haystack_, o), Error);
+}
+
 // The curriculum of `drt train --aligned-steps`: the answer's needle starts at a chunk
 // start, at or just before where its depth would put it, and the question starts the last
 // chunk, its answer the only targets and the needle's the only earlier copy.
