@@ -8,7 +8,7 @@ namespace drt {
 // blocks with mmap and returns them with munmap on free. A training step allocates and
 // frees the same large activations every step, so each step faulted them in again, zeroed
 // page by page: at batch 16 x 4032 tokens of the tiny model that was ~70% of the step
-// (3.9K tokens/s on one thread; 34K with this, `bench/malloc_training.sh`). Serving every
+// (3,757 tokens/s on one thread; 25,968 with this, `bench/malloc_training.sh`). Serving every
 // block from the heap (no mmap) and never trimming it makes the memory of one step the
 // memory of the next. The cost: the process keeps its peak heap until it exits.
 //
