@@ -58,13 +58,21 @@ struct Batch {
   Batch to(const c10::Device& device) const { return {tokens.to(device), loss_mask.to(device)}; }
 };
 
+// How a synthetic sample is laid out (the trainer's flags of the same names).
+struct SampleSettings {
+  int64_t chunk = 0;                       // tokens per chunk (S)
+  int64_t copy_length = 0;                 // copy tasks: symbols copied
+  std::pair<double, double> depths{0, 1};  // needle depths [lo, hi]
+  int64_t aligned_steps = 0;               // steps whose needle and question start a chunk
+  int64_t decoys = 0;                      // passkey: decoy needles per sample
+};
+
 class BatchSource {
  public:
   // max_seq_len: the longest T a batch will be asked for.
-  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t max_seq_len, int64_t chunk,
-              int64_t copy_length, std::pair<double, double> depths, int64_t aligned_steps, int64_t decoys)
-      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), chunk_(chunk), copy_length_(copy_length),
-        depths_(depths), aligned_steps_(aligned_steps), decoys_(decoys) {
+  BatchSource(const TokenFile& file, const Tokenizer& tokenizer, TaskMix mix, int64_t max_seq_len,
+              SampleSettings settings)
+      : file_(file), tokenizer_(tokenizer), mix_(std::move(mix)), settings_(settings) {
     DRT_CHECK(file.size() > max_seq_len + 1, file.path(), " has ", file.size(), " tokens, fewer than one sequence of ",
               max_seq_len, " (lower --seq-len or add data)");
   }
@@ -89,12 +97,12 @@ class BatchSource {
       } else {
         SyntheticOptions o;
         o.length = seq_len;
-        o.chunk_size = chunk_;
-        o.depth = std::uniform_real_distribution<double>(depths_.first, depths_.second)(rng);
+        o.chunk_size = settings_.chunk;
+        o.depth = std::uniform_real_distribution<double>(settings_.depths.first, settings_.depths.second)(rng);
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-        o.copy_length = copy_length_;
-        o.align_needle = step >= 0 && step < aligned_steps_;  // evaluation "steps" are negative
-        o.decoys = decoys_;
+        o.copy_length = settings_.copy_length;
+        o.align_needle = step >= 0 && step < settings_.aligned_steps;  // evaluation "steps" are negative
+        o.decoys = settings_.decoys;
         o.seed = rng();
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
         std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len * sizeof(int64_t));
@@ -108,10 +116,7 @@ class BatchSource {
   const TokenFile& file_;
   const Tokenizer& tokenizer_;
   TaskMix mix_;
-  int64_t chunk_, copy_length_;
-  std::pair<double, double> depths_;  // needle depths [lo, hi]
-  int64_t aligned_steps_;
-  int64_t decoys_;
+  SampleSettings settings_;
 };
 
 void append_log(const std::string& path, const TrainLogEntry& e) {
@@ -288,13 +293,12 @@ TrainResult train(const TrainOptions& opt_in) {
   if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile, device);
 
   TaskMix mix = TaskMix::parse(opt.task);
-  const std::pair<double, double> depths{opt.needle_depth_lo, opt.needle_depth_hi};
-  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths,
-                     opt.aligned_steps, opt.decoys);
+  SampleSettings settings{config.enc_chunk_size, opt.copy_length, {opt.needle_depth_lo, opt.needle_depth_hi},
+                          opt.aligned_steps, opt.decoys};
+  BatchSource source(train_file, *tokenizer, mix, opt.seq_len, settings);
   std::optional<BatchSource> valid_source;
-  if (valid_file)
-    valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, config.enc_chunk_size, opt.copy_length, depths, 0,
-                         opt.decoys);
+  settings.aligned_steps = 0;  // evaluation is never aligned
+  if (valid_file) valid_source.emplace(*valid_file, *tokenizer, mix, opt.seq_len, settings);
 
   const std::string log_path = opt.out_dir + "/" + kLogFile;
   std::vector<TrainLogEntry> full_log;
