@@ -218,6 +218,12 @@ PasskeyOutcome score_sample(Session& session, const SyntheticSample& sample, int
        << "\n";
     os << "  passkey " << one_line(tokenizer, sample.answer) << "  model's answer " << one_line(tokenizer, answered)
        << "  -> " << (hit ? "right" : "wrong") << "\n";
+    // What the sliding window holds when the answer starts (it counts landmarks too, so it
+    // reaches a few tokens less far): a number in it can compete with the retrieved needle.
+    const int64_t W = std::min(session.config().effective_window(), T - A);
+    const std::vector<int64_t> in_window(sample.tokens.begin() + (T - A - W),
+                                         sample.tokens.begin() + (T - A));
+    os << "  window: \"" << one_line(tokenizer, in_window) << "\"\n";
     for (const auto& e : served) {
       os << "  group " << e.group << ": chunk " << e.chunk << " retrieved for the question's chunk " << question_chunk
          << ":";

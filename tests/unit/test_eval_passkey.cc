@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "data/tokenizer.h"
 #include "eval/passkey.h"
@@ -181,6 +182,34 @@ TEST(EvalPasskey, TinyModelRunsBothModes) {
       }
     }
   }
+}
+
+// --show prints, per sample, the answer, the retrieval that served the question's chunk and
+// the text the sliding window holds when the answer starts: the question's tail, and no more
+// than W tokens (a number there can compete with the retrieved needle).
+TEST(EvalPasskey, ShowPrintsTheAnswerTheRetrievalAndTheWindow) {
+  ModelConfig c = passkey_config();
+  DrtLM model = test::make_model(c, 2);
+  auto tok = make_tokenizer("bytes");
+  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options;
+  options.lengths = {256};
+  options.depths = 1;
+  options.progress = false;
+  std::ostringstream shown;
+  run_passkey(*tok, haystack, c.enc_chunk_size, options,
+              session_attempt(model, *tok, PasskeyMode::kToken, MemorySpec::parse("ram"), &shown));
+  const std::string out = shown.str();
+  EXPECT_NE(out.find("model's answer"), std::string::npos) << out;
+  EXPECT_NE(out.find("retrieved for the question's chunk"), std::string::npos) << out;
+  const std::string key = "  window: \"";
+  const size_t at = out.find(key);
+  ASSERT_NE(at, std::string::npos) << out;
+  const size_t end = out.find("\"\n", at + key.size());
+  ASSERT_NE(end, std::string::npos) << out;
+  const std::string window = out.substr(at + key.size(), end - at - key.size());
+  EXPECT_LE(static_cast<int64_t>(window.size()), c.slide_window) << window;
+  EXPECT_EQ(window.size() - window.rfind("The passkey is:"), std::string("The passkey is: ").size()) << window;
 }
 
 TEST(EvalPasskey, CommandWritesJsonAndHeatmap) {
