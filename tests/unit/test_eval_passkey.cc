@@ -153,15 +153,24 @@ TEST(EvalPasskey, CopyLengthSetsTheCopiedString) {
   EXPECT_EQ(sizes, (std::vector<size_t>{62, 62, 7, 7}));
 }
 
-TEST(EvalPasskey, TinyModelRunsBothModes) {
+// A random tiny passkey model, the byte tokenizer and the filler haystack, read at 256 tokens.
+struct TinyPasskeyRun {
   ModelConfig c = passkey_config();
   DrtLM model = test::make_model(c, 2);
-  auto tok = make_tokenizer("bytes");
-  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
-  PasskeyOptions options;
-  options.lengths = {256};
+  std::unique_ptr<Tokenizer> tok = make_tokenizer("bytes");
+  std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
+  PasskeyOptions options = [] {
+    PasskeyOptions o;
+    o.lengths = {256};
+    o.progress = false;
+    return o;
+  }();
+};
+
+TEST(EvalPasskey, TinyModelRunsBothModes) {
+  TinyPasskeyRun run;
+  auto& [c, model, tok, haystack, options] = run;
   options.depths = 2;
-  options.progress = false;
   for (auto mode : {PasskeyMode::kToken, PasskeyMode::kText}) {
     options.mode = mode;
     PasskeyReport r = run_passkey(*tok, haystack, c.enc_chunk_size, options,
@@ -188,14 +197,9 @@ TEST(EvalPasskey, TinyModelRunsBothModes) {
 // the text the sliding window holds when the answer starts: the question's tail, and no more
 // than W tokens (a number there can compete with the retrieved needle).
 TEST(EvalPasskey, ShowPrintsTheAnswerTheRetrievalAndTheWindow) {
-  ModelConfig c = passkey_config();
-  DrtLM model = test::make_model(c, 2);
-  auto tok = make_tokenizer("bytes");
-  const std::vector<int64_t> haystack = tok->encode(passkey_filler_text());
-  PasskeyOptions options;
-  options.lengths = {256};
+  TinyPasskeyRun run;
+  auto& [c, model, tok, haystack, options] = run;
   options.depths = 1;
-  options.progress = false;
   std::ostringstream shown;
   run_passkey(*tok, haystack, c.enc_chunk_size, options,
               session_attempt(model, *tok, PasskeyMode::kToken, MemorySpec::parse("ram"), &shown));
