@@ -75,6 +75,10 @@ int cmd_train(int argc, char** argv) {
               "synthetic tasks: needle depths are drawn uniformly from [LO, HI] (0 = the haystack's start, 1 = "
               "just before the question); a low range keeps needles beyond the windows' reach",
               "0,1")
+      .option("near-needles", "P",
+              "synthetic tasks: this fraction of samples puts its needle within the sliding window before "
+              "the question, at every --seq-len (the window's copy; a depth range reaches it only at short T)",
+              "0")
       .option("aligned-steps", "N",
               "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "
               "chunk (GCA learns to read a chunk there first, then to match content); evaluation is never aligned",
@@ -125,6 +129,7 @@ int cmd_train(int argc, char** argv) {
     o.needle_depth_lo = depths[0];
     o.needle_depth_hi = depths[1];
   }
+  o.near_needles = args.get_double("near-needles");
   o.aligned_steps = args.get_int("aligned-steps");
   o.decoys = args.get_int("decoys");
   o.lr = args.get_double("lr");

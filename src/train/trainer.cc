@@ -27,6 +27,15 @@
 
 namespace drt {
 
+double draw_needle_depth(std::mt19937_64& rng, const NeedlePlacement& placement, int64_t seq_len) {
+  const double depth = std::uniform_real_distribution<double>(placement.lo, placement.hi)(rng);
+  if (placement.near_fraction <= 0) return depth;  // no more draws: the stream of older runs
+  if (std::uniform_real_distribution<double>(0, 1)(rng) >= placement.near_fraction) return depth;
+  const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+  const double reach = static_cast<double>(placement.window) / static_cast<double>(seq_len);
+  return std::max(0.0, 1.0 - u * std::min(reach, 1.0));
+}
+
 double learning_rate(int64_t step, int64_t steps, int64_t warmup, double lr, double min_lr) {
   if (warmup > 0 && step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
   const double span = std::max<int64_t>(1, steps - warmup);
@@ -62,7 +71,7 @@ struct Batch {
 struct SampleSettings {
   int64_t chunk = 0;                       // tokens per chunk (S)
   int64_t copy_length = 0;                 // copy tasks: symbols copied
-  std::pair<double, double> depths{0, 1};  // needle depths [lo, hi]
+  NeedlePlacement needles;                 // needle depths
   int64_t aligned_steps = 0;               // steps whose needle and question start a chunk
   int64_t decoys = 0;                      // passkey: decoy needles per sample
 };
@@ -98,7 +107,7 @@ class BatchSource {
         SyntheticOptions o;
         o.length = seq_len;
         o.chunk_size = settings_.chunk;
-        o.depth = std::uniform_real_distribution<double>(settings_.depths.first, settings_.depths.second)(rng);
+        o.depth = draw_needle_depth(rng, settings_.needles, seq_len);
         o.hop_depth = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         o.copy_length = settings_.copy_length;
         o.align_needle = step >= 0 && step < settings_.aligned_steps;  // evaluation "steps" are negative
@@ -179,6 +188,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
           {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens},
           {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}, {"aligned_steps", o.aligned_steps},
+          {"near_needles", o.near_needles},
           {"decoys", o.decoys}};
 }
 
@@ -242,9 +252,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!saved.contains("seq_lens")) saved["seq_lens"] = std::vector<int64_t>{saved.at("seq_len").get<int64_t>()};
     if (!saved.contains("needle_depths")) saved["needle_depths"] = {0.0, 1.0};
     if (!saved.contains("decoys")) saved["decoys"] = 0;
+    if (!saved.contains("near_needles")) saved["near_needles"] = 0.0;
     for (const char* key :
          {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length",
-          "needle_depths", "decoys"})
+          "needle_depths", "decoys", "near_needles"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -272,6 +283,8 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(opt.needle_depth_lo >= 0 && opt.needle_depth_lo <= opt.needle_depth_hi && opt.needle_depth_hi <= 1,
             "train: --needle-depths ", opt.needle_depth_lo, ",", opt.needle_depth_hi,
             " is not a range LO,HI with 0 <= LO <= HI <= 1");
+  DRT_CHECK(opt.near_needles >= 0 && opt.near_needles <= 1, "train: --near-needles ", opt.near_needles,
+            " is not a fraction in [0, 1]");
   DRT_CHECK(opt.aligned_steps >= 0, "train: --aligned-steps ", opt.aligned_steps, " must be 0 or positive");
   DRT_CHECK(opt.decoys >= 0, "train: --decoys ", opt.decoys, " must be 0 or positive");
   DRT_CHECK(opt.decoys == 0 || opt.task.find("passkey") != std::string::npos, "train: --decoys ", opt.decoys,
@@ -293,7 +306,8 @@ TrainResult train(const TrainOptions& opt_in) {
   if (resume) torch::load(optimizer, opt.out_dir + "/" + kOptimizerFile, device);
 
   TaskMix mix = TaskMix::parse(opt.task);
-  SampleSettings settings{config.enc_chunk_size, opt.copy_length, {opt.needle_depth_lo, opt.needle_depth_hi},
+  SampleSettings settings{config.enc_chunk_size, opt.copy_length,
+                          {opt.needle_depth_lo, opt.needle_depth_hi, opt.near_needles, config.effective_window()},
                           opt.aligned_steps, opt.decoys};
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, settings);
   std::optional<BatchSource> valid_source;

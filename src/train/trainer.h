@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,12 @@ struct TrainOptions {
   // together reach (layers x W) tokens back, and a model that can also copy through them
   // learns copying only within the distances it was trained at (docs/results.md).
   double needle_depth_lo = 0.0, needle_depth_hi = 1.0;
+  // Synthetic tasks: this fraction of samples puts its needle within the sliding window
+  // before the question instead (NeedlePlacement), at every T. A depth range cannot: at
+  // T = 16128 a window of 128 tokens is depths above 0.992, under 1% of a uniform draw,
+  // and the window's copy that reads the chunk just before the question's is then never
+  // trained at the lengths where GCA's copy is (docs/results.md, session 19).
+  double near_needles = 0.0;
   // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
   // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.
   int64_t aligned_steps = 0;
@@ -94,6 +101,18 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainOptions& options);
+
+// Where a synthetic sample's needle goes (--needle-depths, --near-needles).
+struct NeedlePlacement {
+  double lo = 0, hi = 1;      // depths drawn uniformly from [lo, hi]
+  double near_fraction = 0;   // or, with this probability, within `window` tokens of the question
+  int64_t window = 0;         // the model's sliding window W (effective)
+};
+// One sample's needle depth (SyntheticOptions::depth) in a haystack of seq_len tokens. A
+// near needle's depth is 1 - u * window / seq_len, u uniform in [0, 1): about u * window
+// tokens of haystack between it and the question. With near_fraction 0 it draws exactly
+// what a plain uniform [lo, hi] draw does, so older runs' samples are unchanged.
+double draw_needle_depth(std::mt19937_64& rng, const NeedlePlacement& placement, int64_t seq_len);
 
 // The loss of a batch, weighted as TrainOptions::loss_weighting says ("sample" or
 // "token"). logits [B, T, V], tokens [B, T], loss_mask [B, T] (1 = scored; undefined =

@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/device.h"
+#include "data/byte_tokenizer.h"
 #include "data/corpus.h"
+#include "data/synthetic.h"
 #include "kernels/ops.h"
 #include "model/checkpoint.h"
 #include "support/test_util.h"
@@ -241,6 +243,48 @@ TEST(Train, NeedleDepthsPlaceTheNeedles) {
   resume.steps = 4;
   const std::string mismatch = error_of([&] { train(resume); });
   EXPECT_NE(mismatch.find("needle_depths"), std::string::npos) << mismatch;
+}
+
+// --near-needles: that fraction of samples has its needle inside the sliding window before
+// the question at a long T, where a depth range almost never puts one; the rest keep their
+// range; with none, the draws are a plain uniform draw's (older runs' samples unchanged);
+// and a fraction outside [0, 1] is refused by name.
+TEST(Train, NearNeedlesSitInsideTheWindow) {
+  ByteTokenizer tok;
+  const std::vector<int64_t> haystack = tok.encode(passkey_filler_text());
+  const int64_t T = 256 * 63, W = 128;
+  const NeedlePlacement placement{0, 0.5, 0.3, W};
+  int near = 0;
+  const int n = 600;
+  for (int i = 0; i < n; ++i) {
+    std::mt19937_64 rng(1000 + i);
+    SyntheticOptions o;
+    o.length = T;
+    o.depth = draw_needle_depth(rng, placement, T);
+    o.seed = static_cast<uint64_t>(i);
+    const SyntheticSample s = make_passkey(tok, haystack, o);
+    const std::string needle = "|The passkey is: " + tok.decode(s.answer) + "|";
+    const int64_t question = T - 5 - static_cast<int64_t>(tok.encode("|What is the passkey? The passkey is: ").size());
+    const int64_t between = question - (s.needle_pos + static_cast<int64_t>(needle.size()));  // haystack tokens
+    ASSERT_GE(between, 0);
+    if (between <= W) {
+      ++near;
+    } else {
+      EXPECT_LE(o.depth, 0.5);
+      EXPECT_GT(between, T / 2 - W);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(near) / n, 0.3, 0.06);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::mt19937_64 a(seed), b(seed);
+    EXPECT_EQ(draw_needle_depth(a, {0.2, 0.7, 0, W}, T), std::uniform_real_distribution<double>(0.2, 0.7)(b));
+    EXPECT_EQ(a(), b());
+  }
+  TrainOptions o = tiny_run(temp_dir("near"), 2);
+  o.task = "passkey";
+  o.near_needles = 1.5;
+  const std::string bad = error_of([&] { train(o); });
+  EXPECT_NE(bad.find("--near-needles 1.5"), std::string::npos) << bad;
 }
 
 }  // namespace
