@@ -19,7 +19,7 @@
 #   DRT_BUILD_DIR  build directory holding a CUDA drt (default build-cuda; scripts/cuda_check.sh)
 #   DEVICE         cuda (default), or cpu for a smoke run
 #   DATA           prepared corpus (default runs/kjv-bytes, made by scripts/train_small.sh)
-#   OUT            where the runs go (default runs/curriculum)
+#   RUN_DIR        where the runs go (default runs/curriculum)
 #   STEPS1 / STEPS2        optimizer steps of the stages (default 1500 / 2000)
 #   BATCH1 / BATCH2        samples per step (default 64 / 32)
 #   TIME1 / TIME2          seconds each stage may run (0 = no limit; the same command continues)
@@ -27,7 +27,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
 data="${DATA:-${repo}/runs/kjv-bytes}"
-out="${OUT:-${repo}/runs/curriculum}"
+out="${RUN_DIR:-${repo}/runs/curriculum}"
 window_from="${WINDOW_FROM:-${repo}/runs/gpu/window-small-bf16}"
 mkdir -p "${out}"
 drt_start=(--model "${repo}/models/drt-small")

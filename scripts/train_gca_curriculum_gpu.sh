@@ -24,7 +24,7 @@
 #   DEVICE         cuda (default), or cpu for a smoke run
 #   DATA           prepared corpus (default runs/kjv-bytes)
 #   FROM           start model (default runs/curriculum/drt-copy)
-#   OUT            where the stages go (default runs/gca-curriculum)
+#   RUN_DIR        where the stages go (default runs/gca-curriculum)
 #   STEPS          steps of the gca189 and passkey stages (default 900)
 #   FAR_STEPS      steps of the gcafar stage (default 3000: copying from the retrieved chunk
 #                  alone is a circuit that forms after a plateau, and session 12 measured
@@ -41,7 +41,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
 data="${DATA:-${repo}/runs/kjv-bytes}"
 from="${FROM:-${repo}/runs/curriculum/drt-copy}"
-out="${OUT:-${repo}/runs/gca-curriculum}"
+out="${RUN_DIR:-${repo}/runs/gca-curriculum}"
 steps="${STEPS:-900}"
 mkdir -p "${out}"
 [ -f "${from}/model.safetensors" ] || { echo "no model in FROM=${from} (run scripts/train_copy_curriculum_gpu.sh first)" >&2; exit 1; }

@@ -14,7 +14,7 @@
 #
 #   DRT_BUILD_DIR  build directory holding a CUDA drt (default build-cuda; scripts/cuda_check.sh)
 #   DATA           prepared corpus (default runs/kjv-bytes, made by scripts/train_small.sh)
-#   OUT            where the runs go (default runs/gpu)
+#   RUN_DIR        where the runs go (default runs/gpu)
 #   STEPS          optimizer steps of the schedule (default 2000)
 #   BATCH          samples per step (default 32)
 #   TIME_LIMIT     seconds; each run stops there with a checkpoint (default 0 = none).
@@ -23,7 +23,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
 data="${DATA:-${repo}/runs/kjv-bytes}"
-out="${OUT:-${repo}/runs/gpu}"
+out="${RUN_DIR:-${repo}/runs/gpu}"
 mkdir -p "${out}"
 common=(--data "${data}" --seq-len 1008 --batch "${BATCH:-32}" --steps "${STEPS:-2000}" --device cuda
         --task mix:lm=0.5,passkey=0.35,multikey=0.15 --lr 2e-3 --min-lr 4e-4 --seed 0 --eval-every 100

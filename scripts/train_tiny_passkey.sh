@@ -14,13 +14,13 @@
 # steps (the plateau before copying forms depends on the initialisation; see the doc).
 # Then `drt eval passkey` at 1x to 1000x the long stage's T_train (2016 tokens to 2M).
 #   DRT_BUILD_DIR  build directory (default build)
-#   OUT            where models and results go (default runs/tiny-passkey)
+#   RUN_DIR        where models and results go (default runs/tiny-passkey)
 #   STEPS1 STEPS2  steps of the two DRT stages (default 2000, 750)
 #   TRIALS         passkey trials per cell (default 20)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build}/drt"
-out="${OUT:-${repo}/runs/tiny-passkey}"
+out="${RUN_DIR:-${repo}/runs/tiny-passkey}"
 data="${repo}/runs/kjv-bytes"
 mkdir -p "${out}"
 [ -f "${data}/manifest.json" ] || "${drt}" prepare --input kjv --tokenizer bytes --out "${data}" --valid-fraction 0.05
@@ -30,7 +30,7 @@ common=(--data "${data}" --task passkey --batch 16 --lr 3e-3 --min-lr 3e-3 --wei
         --eval-every 100 --save-every 100 --threads 1 --quiet)
 aligned=(--seq-len 252 --needle-depths 0,0.25 --aligned-steps 800 --steps "${STEPS1:-2000}" --seed 3)
 
-run() {  # run NAME ARGS...: one stage into OUT/NAME, its log into OUT/NAME.log
+run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/NAME.log
   local name=$1; shift
   "${drt}" train --out "${out}/${name}" "$@" > "${out}/${name}.log" 2>&1 ||
     { tail -n 20 "${out}/${name}.log"; return 1; }

@@ -17,7 +17,7 @@
 # weight), the window baseline as it is.
 #   DRT_BUILD_DIR  build directory holding drt (default build-cuda: scripts/build_cuda.sh)
 #   DEVICE         cuda (default), or cpu for a smoke run
-#   OUT            where models and logs go (default runs/tiny-passkey-gpu)
+#   RUN_DIR        where models and logs go (default runs/tiny-passkey-gpu)
 #   SEEDS          seeds of the aligned stage (default "3 0 1 2"; the first also seeds window)
 #   STEPS1 STEPS2  steps of the two stages (default 2000, 6000; TIME1/TIME2 stop them sooner)
 #   ALIGNED        aligned steps of stage one (default 800)
@@ -31,7 +31,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
-out="${OUT:-${repo}/runs/tiny-passkey-gpu}"
+out="${RUN_DIR:-${repo}/runs/tiny-passkey-gpu}"
 data="${DATA:-${repo}/runs/kjv-bytes}"
 read -r -a seeds <<< "${SEEDS:-3 0 1 2}"
 mkdir -p "${out}"
@@ -45,7 +45,7 @@ stage1=(--seq-len 252 --needle-depths 0,0.25 --aligned-steps "${ALIGNED:-800}" -
 stage2=(--seq-len "${LONG_LENS:-2016,4032,8064,16128}" --needle-depths 0,1 --steps "${STEPS2:-6000}" --seed 5
         --time-limit "${TIME2:-0}")
 
-run() {  # run NAME ARGS...: one run into OUT/NAME, its log into OUT/NAME.log
+run() {  # run NAME ARGS...: one run into RUN_DIR/NAME, its log into RUN_DIR/NAME.log
   local name=$1; shift
   "${drt}" train --out "${out}/${name}" "$@" > "${out}/${name}.log" 2>&1 ||
     { echo "${name} failed:"; tail -n 20 "${out}/${name}.log"; return 1; }

@@ -21,14 +21,14 @@
 #                  bible -f Gen1:1-Rev22:21 > kjv.txt; drt prepare --input kjv.txt
 #                  --tokenizer bytes --out runs/kjv-refs-bytes --valid-fraction 0.05)
 #   START_DIR      the start models (default runs/gpu-start: v6, v3, n2w128)
-#   OUT            where models and logs go (default runs/tiny-window-gpu)
+#   RUN_DIR        where models and logs go (default runs/tiny-window-gpu)
 #   TIME SNAP      seconds each run trains (default 400), between snapshots (default 100)
 #   THREADS        CPU threads per run (default 2)
 #   RUNS           which runs (default: all seven above)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
-out="${OUT:-${repo}/runs/tiny-window-gpu}"
+out="${RUN_DIR:-${repo}/runs/tiny-window-gpu}"
 data="${DATA:-${repo}/runs/kjv-refs-bytes}"
 start="${START_DIR:-${repo}/runs/gpu-start}"
 time_limit="${TIME:-400}"
