@@ -79,6 +79,11 @@ int cmd_train(int argc, char** argv) {
               "synthetic tasks: this fraction of samples puts its needle within the sliding window before "
               "the question, at every --seq-len (the window's copy; a depth range reaches it only at short T)",
               "0")
+      .option("split-needles", "P",
+              "synthetic tasks: this fraction of samples splits its needle at a chunk boundary, the answer "
+              "starting a chunk and its cue (\"The passkey is:\") ending the one before, so GCA copies from a chunk's "
+              "first token without the cue (1 sample in S otherwise)",
+              "0")
       .option("aligned-steps", "N",
               "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "
               "chunk (GCA learns to read a chunk there first, then to match content); evaluation is never aligned",
@@ -130,6 +135,7 @@ int cmd_train(int argc, char** argv) {
     o.needle_depth_hi = depths[1];
   }
   o.near_needles = args.get_double("near-needles");
+  o.split_needles = args.get_double("split-needles");
   o.aligned_steps = args.get_int("aligned-steps");
   o.decoys = args.get_int("decoys");
   o.lr = args.get_double("lr");

@@ -124,11 +124,17 @@ SyntheticSample assemble(const Tokenizer& tokenizer, const std::vector<int64_t>&
   };
   for (const auto& n : needles) {
     int64_t until = std::llround(n.depth * static_cast<double>(filler));
-    if (o.align_needle && n.holds_answer) {
-      // Where the needle would start, moved to a chunk start: down if the filler before it
-      // allows, else up if the filler after it does (else it stays where it is).
+    if ((o.align_needle || o.split_needle) && n.holds_answer) {
+      // The anchor (the needle's first token, or for a split needle its answer's) moved to
+      // a chunk start: down if the filler before it allows, else up if the filler after it
+      // does (else it stays where it is).
+      int64_t anchor = 0;
+      if (!o.align_needle) {
+        const auto at = std::search(n.tokens.begin(), n.tokens.end(), answer.begin(), answer.end());
+        if (at != n.tokens.end()) anchor = at - n.tokens.begin();
+      }
       const auto here = static_cast<int64_t>(s.tokens.size()) - filler_done;  // needle tokens so far
-      const int64_t start = here + until, down = start / o.chunk_size * o.chunk_size;
+      const int64_t start = here + until + anchor, down = start / o.chunk_size * o.chunk_size - anchor;
       if (down - here >= filler_done) until = down - here;
       else if (down + o.chunk_size - here <= filler) until = down + o.chunk_size - here;
     }

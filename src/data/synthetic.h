@@ -65,6 +65,13 @@ struct SyntheticOptions {
   // fixed places in their chunks. GCA learns to read a chunk there first, and from there
   // to match content (docs/results.md, "Needles at chunk starts first").
   bool align_needle = false;
+  // The needle that holds the answer is placed so that the answer starts a chunk and the
+  // cue before it ("|The passkey is: ") ends the chunk before: the retrieved chunk then
+  // holds the digits without their cue, and GCA must copy from the chunk's first token.
+  // Uniform depths make this layout 1 sample in S; evaluation depths that are multiples
+  // of 1/4 of a length of 256 x 4^n chunks land on it (docs/results.md, session 19).
+  // align_needle wins where both are set.
+  bool split_needle = false;
   // passkey: decoy needles "|The <A> is:<digits>|" at random depths, each with its own
   // random digits. A retriever trained on a haystack with few numbers learns "the chunk
   // with digits after 'is:'" and then fetches "The population of the Congo is 13.5" from

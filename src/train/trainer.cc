@@ -74,6 +74,7 @@ struct SampleSettings {
   NeedlePlacement needles;                 // needle depths
   int64_t aligned_steps = 0;               // steps whose needle and question start a chunk
   int64_t decoys = 0;                      // passkey: decoy needles per sample
+  double split_needles = 0;                // fraction of samples whose answer starts a chunk
 };
 
 class BatchSource {
@@ -113,6 +114,9 @@ class BatchSource {
         o.align_needle = step >= 0 && step < settings_.aligned_steps;  // evaluation "steps" are negative
         o.decoys = settings_.decoys;
         o.seed = rng();
+        // Drawn only when asked for, so that older runs' samples stay as they were.
+        o.split_needle = settings_.split_needles > 0 &&
+                         std::uniform_real_distribution<double>(0, 1)(rng) < settings_.split_needles;
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
         std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len * sizeof(int64_t));
         for (int64_t t = 0; t < seq_len; ++t) row_mask[t] = static_cast<float>(sample.loss_mask[t]);
@@ -188,7 +192,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"weight_decay", o.weight_decay}, {"loss_weighting", o.loss_weighting}, {"device", o.device},
           {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens},
           {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}, {"aligned_steps", o.aligned_steps},
-          {"near_needles", o.near_needles},
+          {"near_needles", o.near_needles}, {"split_needles", o.split_needles},
           {"decoys", o.decoys}};
 }
 
@@ -253,9 +257,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!saved.contains("needle_depths")) saved["needle_depths"] = {0.0, 1.0};
     if (!saved.contains("decoys")) saved["decoys"] = 0;
     if (!saved.contains("near_needles")) saved["near_needles"] = 0.0;
+    if (!saved.contains("split_needles")) saved["split_needles"] = 0.0;
     for (const char* key :
          {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length",
-          "needle_depths", "decoys", "near_needles"})
+          "needle_depths", "decoys", "near_needles", "split_needles"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -285,6 +290,8 @@ TrainResult train(const TrainOptions& opt_in) {
             " is not a range LO,HI with 0 <= LO <= HI <= 1");
   DRT_CHECK(opt.near_needles >= 0 && opt.near_needles <= 1, "train: --near-needles ", opt.near_needles,
             " is not a fraction in [0, 1]");
+  DRT_CHECK(opt.split_needles >= 0 && opt.split_needles <= 1, "train: --split-needles ", opt.split_needles,
+            " is not a fraction in [0, 1]");
   DRT_CHECK(opt.aligned_steps >= 0, "train: --aligned-steps ", opt.aligned_steps, " must be 0 or positive");
   DRT_CHECK(opt.decoys >= 0, "train: --decoys ", opt.decoys, " must be 0 or positive");
   DRT_CHECK(opt.decoys == 0 || opt.task.find("passkey") != std::string::npos, "train: --decoys ", opt.decoys,
@@ -308,7 +315,7 @@ TrainResult train(const TrainOptions& opt_in) {
   TaskMix mix = TaskMix::parse(opt.task);
   SampleSettings settings{config.enc_chunk_size, opt.copy_length,
                           {opt.needle_depth_lo, opt.needle_depth_hi, opt.near_needles, config.effective_window()},
-                          opt.aligned_steps, opt.decoys};
+                          opt.aligned_steps, opt.decoys, opt.split_needles};
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, settings);
   std::optional<BatchSource> valid_source;
   settings.aligned_steps = 0;  // evaluation is never aligned

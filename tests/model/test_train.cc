@@ -285,6 +285,11 @@ TEST(Train, NearNeedlesSitInsideTheWindow) {
   o.near_needles = 1.5;
   const std::string bad = error_of([&] { train(o); });
   EXPECT_NE(bad.find("--near-needles 1.5"), std::string::npos) << bad;
+  o.near_needles = 0;
+  o.split_needles = -0.1;
+  const std::string bad_split = error_of([&] { train(o); });
+  EXPECT_NE(bad_split.find("--split-needles -0.1"), std::string::npos) << bad_split;
+  EXPECT_FALSE(file_exists(o.out_dir + "/config.json"));
 }
 
 }  // namespace

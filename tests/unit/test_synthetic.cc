@@ -156,6 +156,24 @@ TEST_F(SyntheticBytes, AlignedNeedleStartsAtAChunkStart) {
   EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey for ");
 }
 
+// `drt train --split-needles`: the answer starts a chunk and the cue ends the chunk before,
+// whatever the depth; the sample keeps every invariant, and the needle moves less than a
+// chunk from where its depth put it.
+TEST_F(SyntheticBytes, SplitNeedleStartsItsAnswerAChunk) {
+  for (double depth : {0.0, 0.13, 0.25, 0.5, 0.77, 1.0}) {
+    SyntheticOptions o = options(12, 63, depth, 6);
+    const int64_t free_pos = make_passkey(tok_, haystack_, o).needle_pos;
+    o.split_needle = true;
+    const SyntheticSample s = make_passkey(tok_, haystack_, o);
+    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+    const int64_t digits = s.needle_pos + 17;  // after "|The passkey is: "
+    EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey is: ") << "depth " << depth;
+    EXPECT_EQ(digits % 63, 0) << "depth " << depth;
+    EXPECT_TRUE(std::equal(s.answer.begin(), s.answer.end(), s.tokens.begin() + digits)) << "depth " << depth;
+    EXPECT_LT(std::abs(s.needle_pos - free_pos), 63) << "depth " << depth;
+  }
+}
+
 // Overlaid samples (haystack_offset >= 0) keep every haystack token at its own position
 // outside the needle and the tail, so two samples of one offset differ only there.
 TEST_F(SyntheticBytes, OverlaidSamplesShareTheHaystackPositionByPosition) {
