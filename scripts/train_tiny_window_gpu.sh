@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The W = 128 stage of the tiny passkey model on a GPU (docs/results.md, "The window's half"
-# and "Near needles at every length"): the window copies the needle in the chunk just before
+# and "Near needles and split needles"): the window copies the needle in the chunk just before
 # the question's, GCA copies the retrieved chunk, and both are trained at every length at
 # once. Each run starts from a W = 128 model (START_DIR/NAME: config.json, model.safetensors,
 # tokenizer.json) and trains on the KJV with its verse numbers (numbers in the haystack, so
@@ -15,13 +15,22 @@
 #   v3-mix     from v3 (window copying, no verse numbers yet), as mix
 # Every SNAP seconds each run's weights are copied to NAME.snap/<seconds>/, so that a
 # model can be read at several points of its run without stopping it.
+# Session 19 ran it for 270 s (docs/results.md, "Near needles and split needles"): every
+# run kept retrieval (the needle's chunk found in every trial up to 16M tokens), but the
+# window's copy (depth 1) got worse; it improves only when short samples dominate (the CPU
+# runs of that section). The next GPU stage: T = 189, 252 with --near-needles 0.3
+# --split-needles 0.2 for thousands of steps, then check the long cells again.
 #   DRT_BUILD_DIR  build directory holding drt (default build-cuda: scripts/build_cuda.sh)
 #   DEVICE         cuda (default), or cpu for a smoke run
 #   DATA           the verse-numbered KJV, prepared (default runs/kjv-refs-bytes:
 #                  bible -f Gen1:1-Rev22:21 > kjv.txt; drt prepare --input kjv.txt
 #                  --tokenizer bytes --out runs/kjv-refs-bytes --valid-fraction 0.05)
-#   START_DIR      the start models (default runs/gpu-start: v6, v3, n2w128)
-#   RUN_DIR        where models and logs go (default runs/tiny-window-gpu)
+#   START_DIR      the start models (default runs/gpu-start): v6 and v3 are session 18's runs
+#                  (docs/results.md, its Commands), n2w128 is models/drt-tiny-passkey with
+#                  "slide_window": 128; each holds config.json (chunk_topk 8),
+#                  model.safetensors and tokenizer.json
+#   RUN_DIR        where models and logs go (default runs/tiny-window-gpu; not OUT: the device
+#                  tool sets OUT to its return folder)
 #   TIME SNAP      seconds each run trains (default 400), between snapshots (default 100)
 #   THREADS        CPU threads per run (default 2)
 #   RUNS           which runs (default: all seven above)

@@ -68,8 +68,8 @@ struct SyntheticOptions {
   // The needle that holds the answer is placed so that the answer starts a chunk and the
   // cue before it ("|The passkey is: ") ends the chunk before: the retrieved chunk then
   // holds the digits without their cue, and GCA must copy from the chunk's first token.
-  // Uniform depths make this layout 1 sample in S; evaluation depths that are multiples
-  // of 1/4 of a length of 256 x 4^n chunks land on it (docs/results.md, session 19).
+  // Uniform depths make this layout 1 sample in S, while `drt eval passkey`'s depth 0.25
+  // lands on it at every length of its grid (256 x 4^n chunks; docs/results.md, session 19).
   // align_needle wins where both are set.
   bool split_needle = false;
   // passkey: decoy needles "|The <A> is:<digits>|" at random depths, each with its own
