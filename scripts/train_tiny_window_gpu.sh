@@ -13,6 +13,15 @@
 #   long       from v6: T from 2016-16128, no near needles (the control)
 #   n2-mix     from the shipped near2-k8 with W widened to 128, as mix
 #   v3-mix     from v3 (window copying, no verse numbers yet), as mix
+# and session 20's short-sample stage, from Bc (docs/results.md, session 19: T = 189, 252
+# with 30% near needles on this CPU), batch 32, lr 1e-3, 30% near needles unless said:
+#   s-split2   T = 189-504, 20% split needles (past the window from T = 504 on)
+#   s-lr5      the same, lr 5e-4
+#   s-split4   T = 189-504, 40% split needles
+#   s-near5    T = 189-504, 50% near needles, 20% split needles
+#   s-wide     T = 189-1008, 30% split needles
+#   s-long     T = 189-4032, 20% split needles (keeps the long lengths in sight)
+#   s-ctl      T = 189, 252, no split needles (Bc's own recipe, continued: the control)
 # Every SNAP seconds each run's weights are copied to NAME.snap/<seconds>/, so that a
 # model can be read at several points of its run without stopping it.
 # Session 19 ran it for 270 s (docs/results.md, "Near needles and split needles"): every
@@ -33,7 +42,7 @@
 #                  tool sets OUT to its return folder)
 #   TIME SNAP      seconds each run trains (default 400), between snapshots (default 100)
 #   THREADS        CPU threads per run (default 2)
-#   RUNS           which runs (default: all seven above)
+#   RUNS           which runs (default: session 19's seven; e.g. RUNS="s-split2 s-lr5 ...")
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build-cuda}/drt"
@@ -47,11 +56,12 @@ read -r -a runs <<< "${RUNS:-mix mix-lr3 mix-near4 long-near long n2-mix v3-mix}
 [ -f "${data}/manifest.json" ] || { echo "no prepared corpus at ${data} (see the header)" >&2; exit 1; }
 mkdir -p "${out}"
 # The copy probe's optimizer: constant lr, no weight decay, no clipping.
-common=(--data "${data}" --task passkey --batch 16 --weight-decay 0 --clip 0 --warmup 0 --needle-depths 0,1
+common=(--data "${data}" --task passkey --weight-decay 0 --clip 0 --warmup 0 --needle-depths 0,1
         --eval-every 100 --save-every 50 --steps 100000 --seed 7 --time-limit "${time_limit}"
         --threads "${THREADS:-2}" --device "${DEVICE:-cuda}" --quiet)
-short_long=(--seq-len 189,252,2016,4032,8064,16128)
-long_only=(--seq-len 2016,4032,8064,16128)
+short_long=(--batch 16 --seq-len 189,252,2016,4032,8064,16128)
+long_only=(--batch 16 --seq-len 2016,4032,8064,16128)
+short=(--batch 32 --seq-len 189,252,378,504 --near-needles 0.3)
 
 args_of() {  # args_of NAME: the start model and the flags of one run
   case "$1" in
@@ -62,6 +72,13 @@ args_of() {  # args_of NAME: the start model and the flags of one run
     long)      echo "${start}/v6 ${long_only[*]} --lr 1e-3 --min-lr 1e-3" ;;
     n2-mix)    echo "${start}/n2w128 ${short_long[*]} --near-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
     v3-mix)    echo "${start}/v3 ${short_long[*]} --near-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-split2)  echo "${start}/Bc ${short[*]} --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-lr5)     echo "${start}/Bc ${short[*]} --split-needles 0.2 --lr 5e-4 --min-lr 5e-4" ;;
+    s-split4)  echo "${start}/Bc ${short[*]} --split-needles 0.4 --lr 1e-3 --min-lr 1e-3" ;;
+    s-near5)   echo "${start}/Bc ${short[*]} --near-needles 0.5 --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-wide)    echo "${start}/Bc ${short[*]} --seq-len 189,252,504,1008 --split-needles 0.3 --lr 1e-3 --min-lr 1e-3" ;;
+    s-long)    echo "${start}/Bc ${short[*]} --seq-len 189,252,504,2016,4032 --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-ctl)     echo "${start}/Bc --batch 32 --seq-len 189,252 --near-needles 0.3 --lr 1e-3 --min-lr 1e-3" ;;
     *) echo "unknown run '$1' (see the header)" >&2; return 1 ;;
   esac
 }

@@ -80,9 +80,9 @@ int cmd_train(int argc, char** argv) {
               "the question, at every --seq-len (the window's copy; a depth range reaches it only at short T)",
               "0")
       .option("split-needles", "P",
-              "synthetic tasks: this fraction of samples splits its needle at a chunk boundary, the answer "
-              "starting a chunk and its cue (\"The passkey is:\") ending the one before, so GCA copies from a chunk's "
-              "first token without the cue (1 sample in S otherwise)",
+              "synthetic tasks: this fraction of samples cuts its needle with a chunk boundary at a drawn token "
+              "of its cue (\"The passkey is: \") or its answer's first, so retrieval hands GCA the digits with "
+              "part of the cue or none (1 sample in S otherwise)",
               "0")
       .option("aligned-steps", "N",
               "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "

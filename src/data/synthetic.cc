@@ -125,13 +125,17 @@ SyntheticSample assemble(const Tokenizer& tokenizer, const std::vector<int64_t>&
   for (const auto& n : needles) {
     int64_t until = std::llround(n.depth * static_cast<double>(filler));
     if ((o.align_needle || o.split_needle) && n.holds_answer) {
-      // The anchor (the needle's first token, or for a split needle its answer's) moved to
-      // a chunk start: down if the filler before it allows, else up if the filler after it
-      // does (else it stays where it is).
+      // The anchor (the needle's first token, or for a split needle a token drawn from its
+      // first through its answer's first) moved to a chunk start: down if the filler before
+      // it allows, else up if the filler after it does (else it stays where it is). A split
+      // needle's cut is drawn because evaluations cut the cue wherever their lengths put it
+      // (the grid's depth 0.25 starts the chunk at the space before the digits). It is the
+      // sample's last draw: the rest of the sample does not depend on it.
       int64_t anchor = 0;
       if (!o.align_needle) {
         const auto at = std::search(n.tokens.begin(), n.tokens.end(), answer.begin(), answer.end());
         if (at != n.tokens.end()) anchor = at - n.tokens.begin();
+        anchor -= static_cast<int64_t>(rng.below(static_cast<uint64_t>(anchor) + 1));
       }
       const auto here = static_cast<int64_t>(s.tokens.size()) - filler_done;  // needle tokens so far
       const int64_t start = here + until + anchor, down = start / o.chunk_size * o.chunk_size - anchor;

@@ -65,9 +65,10 @@ struct SyntheticOptions {
   // fixed places in their chunks. GCA learns to read a chunk there first, and from there
   // to match content (docs/results.md, "Needles at chunk starts first").
   bool align_needle = false;
-  // The needle that holds the answer is placed so that the answer starts a chunk and the
-  // cue before it ("|The passkey is: ") ends the chunk before: the retrieved chunk then
-  // holds the digits without their cue, and GCA must copy from the chunk's first token.
+  // The needle that holds the answer is placed so that a chunk boundary cuts it at a drawn
+  // token from its first through its answer's first: the chunk before ends with part of
+  // the cue ("|The passkey is: ") or all of it, and the retrieved chunk then holds the
+  // digits with the rest of the cue or none, so GCA must copy without "passkey" in sight.
   // Uniform depths make this layout 1 sample in S, while `drt eval passkey`'s depth 0.25
   // lands on it at every length of its grid (256 x 4^n chunks; docs/results.md, session 19).
   // align_needle wins where both are set.

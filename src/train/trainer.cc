@@ -74,7 +74,7 @@ struct SampleSettings {
   NeedlePlacement needles;                 // needle depths
   int64_t aligned_steps = 0;               // steps whose needle and question start a chunk
   int64_t decoys = 0;                      // passkey: decoy needles per sample
-  double split_needles = 0;                // fraction of samples whose answer starts a chunk
+  double split_needles = 0;                // fraction of samples whose needle a chunk start cuts
 };
 
 class BatchSource {

@@ -53,8 +53,8 @@ struct TrainOptions {
   // and the window's copy that reads the chunk just before the question's is then never
   // trained at the lengths where GCA's copy is (docs/results.md, session 19).
   double near_needles = 0.0;
-  // Synthetic tasks: this fraction of samples splits its needle at a chunk boundary, the
-  // answer starting a chunk and its cue ending the one before (SyntheticOptions::split_needle).
+  // Synthetic tasks: this fraction of samples has its needle cut by a chunk boundary at a
+  // drawn token of its cue or its answer's first (SyntheticOptions::split_needle).
   double split_needles = 0.0;
   // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
   // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.

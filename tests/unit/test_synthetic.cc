@@ -159,19 +159,31 @@ TEST_F(SyntheticBytes, AlignedNeedleStartsAtAChunkStart) {
 // `drt train --split-needles`: the answer starts a chunk and the cue ends the chunk before,
 // whatever the depth; the sample keeps every invariant, and the needle moves less than a
 // chunk from where its depth put it.
-TEST_F(SyntheticBytes, SplitNeedleStartsItsAnswerAChunk) {
+TEST_F(SyntheticBytes, SplitNeedleIsCutByAChunkBoundaryBeforeItsDigits) {
+  // The cut (the chunk start inside "|The passkey is: 12345|") falls at a drawn token from the
+  // needle's first through the first digit: all of those cuts are made, the eval's own (the
+  // chunk starting at the space before the digits) among them, and the needle stays within a
+  // chunk of where its depth puts it.
+  std::set<int64_t> cuts_before_digits;
   for (double depth : {0.0, 0.13, 0.25, 0.5, 0.77, 1.0}) {
-    SyntheticOptions o = options(12, 63, depth, 6);
-    const int64_t free_pos = make_passkey(tok_, haystack_, o).needle_pos;
-    o.split_needle = true;
-    const SyntheticSample s = make_passkey(tok_, haystack_, o);
-    check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
-    const int64_t digits = s.needle_pos + 17;  // after "|The passkey is: "
-    EXPECT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey is: ") << "depth " << depth;
-    EXPECT_EQ(digits % 63, 0) << "depth " << depth;
-    EXPECT_TRUE(std::equal(s.answer.begin(), s.answer.end(), s.tokens.begin() + digits)) << "depth " << depth;
-    EXPECT_LT(std::abs(s.needle_pos - free_pos), 63) << "depth " << depth;
+    for (uint64_t seed = 6; seed < 26; ++seed) {
+      SyntheticOptions o = options(12, 63, depth, seed);
+      const int64_t free_pos = make_passkey(tok_, haystack_, o).needle_pos;
+      o.split_needle = true;
+      const SyntheticSample s = make_passkey(tok_, haystack_, o);
+      check_sample(tok_, s, o, "|What is the passkey? The passkey is: ");
+      const int64_t digits = s.needle_pos + 17;  // after "|The passkey is: "
+      ASSERT_EQ(tok_.decode(s.tokens).substr(s.needle_pos, 17), "|The passkey is: ") << "depth " << depth;
+      EXPECT_TRUE(std::equal(s.answer.begin(), s.answer.end(), s.tokens.begin() + digits)) << "depth " << depth;
+      const int64_t cut = (s.needle_pos + 62) / 63 * 63;  // the first chunk start at or after the needle's
+      ASSERT_LE(cut, digits) << "depth " << depth << ", seed " << seed << ": no chunk starts before the digits";
+      cuts_before_digits.insert(digits - cut);
+      EXPECT_LT(std::abs(s.needle_pos - free_pos), 63) << "depth " << depth;
+    }
   }
+  EXPECT_TRUE(cuts_before_digits.count(0)) << "no chunk started at the digits";
+  EXPECT_TRUE(cuts_before_digits.count(1)) << "no chunk started at the space before them";
+  EXPECT_GE(cuts_before_digits.size(), 12u) << "the cut is not drawn across the cue";
 }
 
 // Overlaid samples (haystack_offset >= 0) keep every haystack token at its own position
