@@ -247,8 +247,7 @@ TEST(Train, NeedleDepthsPlaceTheNeedles) {
 
 // --near-needles: that fraction of samples has its needle inside the sliding window before
 // the question at a long T, where a depth range almost never puts one; the rest keep their
-// range; with none, the draws are a plain uniform draw's (older runs' samples unchanged);
-// and a fraction outside [0, 1] is refused by name.
+// range; with none, the draws are a plain uniform draw's (older runs' samples unchanged).
 TEST(Train, NearNeedlesSitInsideTheWindow) {
   ByteTokenizer tok;
   const std::vector<int64_t> haystack = tok.encode(passkey_filler_text());
@@ -280,7 +279,11 @@ TEST(Train, NearNeedlesSitInsideTheWindow) {
     EXPECT_EQ(draw_needle_depth(a, {0.2, 0.7, 0, W}, T), std::uniform_real_distribution<double>(0.2, 0.7)(b));
     EXPECT_EQ(a(), b());
   }
-  TrainOptions o = tiny_run(temp_dir("near"), 2);
+}
+
+// The two needle fractions are refused by name outside [0, 1], before anything is written.
+TEST(Train, NeedleFractionsOutsideZeroToOneAreRefused) {
+  TrainOptions o = tiny_run(temp_dir("fractions"), 2);
   o.task = "passkey";
   o.near_needles = 1.5;
   const std::string bad = error_of([&] { train(o); });
