@@ -104,7 +104,11 @@ int eval_passkey(int argc, char** argv) {
       .required("lengths", "LIST", "context lengths, comma-separated, k/m suffixes (4k,64k,1m,16m)")
       .option("depths", "N|LIST", "needle depths: N evenly spaced from 0 to 1, or a list of fractions (0.1,0.5)",
               "10")
-      .option("trials", "N", "samples per (length, depth)", "1")
+      .option("trials", "N", "samples per (length, depth) and context", "1")
+      .option("contexts", "N",
+              "haystack contexts per length: each length is read at N offsets of the haystack (N x the read "
+              "time), so a cell is N texts, not one place in one text with only its digits changed",
+              "1")
       .option("task", "NAME", "passkey, multikey, multihop, copy (a long digit string repeated) or copy-letters", "passkey")
       .option("haystack", "kjv|brown|filler|FILE",
               "filler text: the King James Bible, the Brown corpus, the repetitive passkey filler, or a UTF-8 file",
@@ -141,6 +145,7 @@ int eval_passkey(int argc, char** argv) {
     options.depths = args.get_int("depths");
   }
   options.trials = args.get_int("trials");
+  options.contexts = args.get_int("contexts");
   options.mode = parse_passkey_mode(args.get("mode"));
   options.seed = static_cast<uint64_t>(args.get_int("seed"));
   options.answer_length = args.get_int("answer-length");

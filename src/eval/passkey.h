@@ -59,7 +59,13 @@ struct PasskeyOptions {
   std::vector<int64_t> lengths;  // context lengths in tokens (rounded up to whole chunks)
   int64_t depths = 10;           // needle depths, evenly spaced over [0, 1]
   std::vector<double> depth_list;  // or exactly these depths, when not empty
-  int64_t trials = 1;            // samples per (length, depth)
+  int64_t trials = 1;            // samples per (length, depth) and context
+  // Haystack contexts per length. Overlaid samples of one length share one haystack offset,
+  // so a cell's trials are its digits at one place in one text, and every cell of a length
+  // shares the question's window: one context. With N > 1 each length is read at N offsets
+  // (the first is the one N = 1 reads), trials samples per depth at each, so a cell holds
+  // N x trials samples from N texts and counts the contexts where it got under half right.
+  int64_t contexts = 1;
   PasskeyMode mode = PasskeyMode::kToken;
   uint64_t seed = 0;
   int64_t answer_length = 5;  // digits
@@ -91,6 +97,7 @@ struct PasskeyCell {
   int64_t length = 0;  // tokens
   double depth = 0;
   int64_t trials = 0, correct = 0;
+  int64_t contexts = 0, contexts_below_half = 0;  // haystack contexts, and those under 50% right
   int64_t answer_tokens = 0, answer_tokens_right = 0;
   int64_t retrieval_trials = 0, retrieved = 0;
   double needle_weight = 0;  // summed over the retrieval trials

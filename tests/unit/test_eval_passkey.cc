@@ -133,6 +133,71 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_FALSE(plain.contains("needle_weight"));
 }
 
+// --contexts N reads each length at N haystack offsets: the first is the offset a read of
+// one context takes (its samples are the same), every context's samples share their own
+// offset (what a spliced read needs), and each cell counts its contexts and those it got
+// under half right.
+TEST(EvalPasskey, ContextsReadEachLengthAtSeveralHaystackOffsets) {
+  auto tok = make_tokenizer("bytes");
+  std::string text;  // letters and spaces, no period: any offset is a different text
+  uint64_t x = 1;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    text += static_cast<char>('a' + (x >> 59) % 26);
+    if (i % 7 == 6) text += ' ';
+  }
+  const std::vector<int64_t> haystack = tok->encode(text);
+  PasskeyOptions options;
+  options.lengths = {630};
+  options.depth_list = {0.2, 0.8};
+  options.trials = 2;
+  options.overlay = true;
+  options.progress = false;
+  std::vector<int64_t> offsets;
+  PasskeyPrepare prepare = [&](int64_t, const std::vector<SyntheticOptions>& samples) {
+    offsets.push_back(samples.front().haystack_offset);
+    for (const auto& o : samples) EXPECT_EQ(o.haystack_offset, samples.front().haystack_offset);
+  };
+  std::vector<std::vector<int64_t>> one;  // the samples of one context
+  run_passkey(*tok, haystack, 63, options, [&](const SyntheticSample& s) {
+    one.push_back(s.tokens);
+    return true;
+  }, prepare);
+  ASSERT_EQ(offsets.size(), 1u);
+  ASSERT_EQ(one.size(), 4u);
+
+  options.contexts = 3;
+  offsets.clear();
+  size_t calls = 0;
+  // Right in the first context only: the other two are under half right in every cell.
+  const PasskeyReport r = run_passkey(*tok, haystack, 63, options, [&](const SyntheticSample& s) {
+    if (calls < one.size()) EXPECT_EQ(s.tokens, one[calls]) << "sample " << calls << " of the first context";
+    return calls++ < one.size();
+  }, prepare);
+  ASSERT_EQ(offsets.size(), 3u);
+  EXPECT_NE(offsets[0], offsets[1]);
+  EXPECT_NE(offsets[1], offsets[2]);
+  EXPECT_NE(offsets[0], offsets[2]);
+  ASSERT_EQ(r.results.size(), 2u);
+  for (const auto& cell : r.results) {
+    EXPECT_EQ(cell.trials, 6);
+    EXPECT_EQ(cell.correct, 2);
+    EXPECT_EQ(cell.contexts, 3);
+    EXPECT_EQ(cell.contexts_below_half, 2);
+  }
+  EXPECT_EQ(r.to_json().at("results")[0].at("contexts_below_half").get<int64_t>(), 2);
+  EXPECT_NE(r.table().find("contexts <50%"), std::string::npos) << r.table();
+  EXPECT_NE(r.table().find("2 of 3"), std::string::npos) << r.table();
+
+  options.contexts = 0;
+  try {
+    run_passkey(*tok, haystack, 63, options, [](const SyntheticSample&) { return true; });
+    ADD_FAILURE() << "--contexts 0 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--contexts must be at least 1, got 0"), std::string::npos) << e.what();
+  }
+}
+
 // The copy tasks take their string length from copy_length (0: the whole last chunk).
 TEST(EvalPasskey, CopyLengthSetsTheCopiedString) {
   auto tok = make_tokenizer("bytes");
