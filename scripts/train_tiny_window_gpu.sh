@@ -22,6 +22,10 @@
 #   s-wide     T = 189-1008, 30% split needles
 #   s-long     T = 189-4032, 20% split needles (keeps the long lengths in sight)
 #   s-ctl      T = 189, 252, no split needles (Bc's own recipe, continued: the control)
+# Session 20 ran the s-* runs for 419 s (~4K steps each, ~10 steps/s each side by side):
+# grid means 75-79% against Bc's 76%, and within a few points of each other over 16
+# haystack contexts (docs/results.md, "Short samples on a GPU"). Seven processes take ~80 s
+# beyond TIME to start and stop: a device call of 600 s fits a 90 s build and TIME = 380.
 # Every SNAP seconds each run's weights are copied to NAME.snap/<seconds>/, so that a
 # model can be read at several points of its run without stopping it.
 # Session 19 ran it for 270 s (docs/results.md, "Near needles and split needles"): every
@@ -35,9 +39,9 @@
 #                  bible -f Gen1:1-Rev22:21 > kjv.txt; drt prepare --input kjv.txt
 #                  --tokenizer bytes --out runs/kjv-refs-bytes --valid-fraction 0.05)
 #   START_DIR      the start models (default runs/gpu-start): v6 and v3 are session 18's runs
-#                  (docs/results.md, its Commands), n2w128 is models/drt-tiny-passkey with
-#                  "slide_window": 128; each holds config.json (chunk_topk 8),
-#                  model.safetensors and tokenizer.json
+#                  (docs/results.md, its Commands), n2w128 is session 17's near2-k8 with
+#                  "slide_window": 128, Bc is session 19's runs/c19/Bc; each holds
+#                  config.json (chunk_topk 8), model.safetensors and tokenizer.json
 #   RUN_DIR        where models and logs go (default runs/tiny-window-gpu; not OUT: the device
 #                  tool sets OUT to its return folder)
 #   TIME SNAP      seconds each run trains (default 400), between snapshots (default 100)

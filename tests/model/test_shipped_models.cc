@@ -43,7 +43,7 @@ TEST(ShippedModels, TinyPasskeyReaderFindsThePasskeyBeyondItsWindows) {
     EXPECT_GT(cell.needle_distance / cell.trials, 2 * c.slide_window) << "depth " << cell.depth;
   }
   ASSERT_EQ(trials, 12);
-  // Measured: 12 of 12 (and 10 of 10 at 4032 tokens). Chance is 1 in 100,000 per answer,
+  // Measured: 12 of 12 (and 12 of 12 at 4032 tokens). Chance is 1 in 100,000 per answer,
   // and 1 in 31 for the retrieval.
   EXPECT_GE(correct, 10) << report.table();
   EXPECT_GE(retrieved, 11) << report.table();
