@@ -496,9 +496,11 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
     std::vector<PasskeyCell> cells;  // [depths]
     for (double depth : depths) cells.push_back(PasskeyCell{length, depth, 0, 0});
     for (int64_t context = 0; context < options.contexts; ++context) {
-      // Every sample of this length and context: depth-major, then trial. Context 0's offset
-      // is the one a read of one context takes, so --contexts N adds texts to it.
+      // Every sample of this length and context: depth-major, then trial. Context 0 is the
+      // read of one context (its offset and its samples' seeds), so --contexts N adds texts to
+      // it; later contexts draw other digits as well.
       std::vector<SyntheticOptions> samples;
+      int64_t index = sample_index;
       SplitMix64 offset_rng(options.seed * 0x9E3779B97F4A7C15ULL + li + 1 +
                             static_cast<uint64_t>(context) * 0xD1B54A32D192ED03ULL);
       const auto offset = static_cast<int64_t>(offset_rng.below(haystack.size()));
@@ -510,7 +512,8 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
           so.depth = depth;
           so.answer_length = options.answer_length;
           so.copy_length = options.copy_length;
-          so.seed = options.seed * 1000003ULL + static_cast<uint64_t>(sample_index++);
+          so.seed = options.seed * 1000003ULL + static_cast<uint64_t>(index++) +
+                    static_cast<uint64_t>(context) * 0x9E3779B97F4A7C15ULL;
           if (options.overlay) so.haystack_offset = offset;
           samples.push_back(so);
         }
@@ -536,6 +539,7 @@ PasskeyReport run_passkey(const Tokenizer& tokenizer, const std::vector<int64_t>
         if (2 * (cell.correct - correct_before) < options.trials) cell.contexts_below_half += 1;
       }
     }
+    sample_index += static_cast<int64_t>(depths.size()) * options.trials;
     report.results.insert(report.results.end(), cells.begin(), cells.end());
   }
   progress.finish();

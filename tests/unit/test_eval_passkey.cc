@@ -133,8 +133,8 @@ TEST(EvalPasskey, DigitAndRetrievalRatesAddUpPerCell) {
   EXPECT_FALSE(plain.contains("needle_weight"));
 }
 
-// --contexts N reads each length at N haystack offsets: the first is the offset a read of
-// one context takes (its samples are the same), every context's samples share their own
+// --contexts N reads each length at N haystack offsets: the first context is the read of
+// one context (the same samples, at every length), every context's samples share their own
 // offset (what a spliced read needs), and each cell counts its contexts and those it got
 // under half right.
 TEST(EvalPasskey, ContextsReadEachLengthAtSeveralHaystackOffsets) {
@@ -148,7 +148,7 @@ TEST(EvalPasskey, ContextsReadEachLengthAtSeveralHaystackOffsets) {
   }
   const std::vector<int64_t> haystack = tok->encode(text);
   PasskeyOptions options;
-  options.lengths = {630};
+  options.lengths = {630, 504};
   options.depth_list = {0.2, 0.8};
   options.trials = 2;
   options.overlay = true;
@@ -163,22 +163,29 @@ TEST(EvalPasskey, ContextsReadEachLengthAtSeveralHaystackOffsets) {
     one.push_back(s.tokens);
     return true;
   }, prepare);
-  ASSERT_EQ(offsets.size(), 1u);
-  ASSERT_EQ(one.size(), 4u);
+  const std::vector<int64_t> one_offsets = offsets;
+  ASSERT_EQ(one_offsets.size(), 2u);  // one per length
+  ASSERT_EQ(one.size(), 8u);
 
   options.contexts = 3;
   offsets.clear();
-  size_t calls = 0;
+  size_t calls = 0;  // per length: 4 samples of each context, the first context's first
   // Right in the first context only: the other two are under half right in every cell.
   const PasskeyReport r = run_passkey(*tok, haystack, 63, options, [&](const SyntheticSample& s) {
-    if (calls < one.size()) EXPECT_EQ(s.tokens, one[calls]) << "sample " << calls << " of the first context";
-    return calls++ < one.size();
+    const size_t length_index = calls / 12, in_length = calls % 12;
+    ++calls;
+    if (in_length >= 4) return false;
+    EXPECT_EQ(s.tokens, one[length_index * 4 + in_length]) << "sample " << in_length << " of length " << length_index;
+    return true;
   }, prepare);
-  ASSERT_EQ(offsets.size(), 3u);
-  EXPECT_NE(offsets[0], offsets[1]);
-  EXPECT_NE(offsets[1], offsets[2]);
-  EXPECT_NE(offsets[0], offsets[2]);
-  ASSERT_EQ(r.results.size(), 2u);
+  ASSERT_EQ(offsets.size(), 6u);  // [length][context]
+  for (size_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(offsets[l * 3], one_offsets[l]) << "length " << l;
+    EXPECT_NE(offsets[l * 3], offsets[l * 3 + 1]);
+    EXPECT_NE(offsets[l * 3 + 1], offsets[l * 3 + 2]);
+    EXPECT_NE(offsets[l * 3], offsets[l * 3 + 2]);
+  }
+  ASSERT_EQ(r.results.size(), 4u);
   for (const auto& cell : r.results) {
     EXPECT_EQ(cell.trials, 6);
     EXPECT_EQ(cell.correct, 2);
