@@ -65,7 +65,8 @@ common=(--data "${data}" --task passkey --weight-decay 0 --clip 0 --warmup 0 --n
         --threads "${THREADS:-2}" --device "${DEVICE:-cuda}" --quiet)
 short_long=(--batch 16 --seq-len 189,252,2016,4032,8064,16128)
 long_only=(--batch 16 --seq-len 2016,4032,8064,16128)
-short=(--batch 32 --seq-len 189,252,378,504 --near-needles 0.3)
+short=(--batch 32 --seq-len 189,252,378,504)
+near3=(--near-needles 0.3)
 
 args_of() {  # args_of NAME: the start model and the flags of one run
   case "$1" in
@@ -76,13 +77,13 @@ args_of() {  # args_of NAME: the start model and the flags of one run
     long)      echo "${start}/v6 ${long_only[*]} --lr 1e-3 --min-lr 1e-3" ;;
     n2-mix)    echo "${start}/n2w128 ${short_long[*]} --near-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
     v3-mix)    echo "${start}/v3 ${short_long[*]} --near-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
-    s-split2)  echo "${start}/Bc ${short[*]} --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
-    s-lr5)     echo "${start}/Bc ${short[*]} --split-needles 0.2 --lr 5e-4 --min-lr 5e-4" ;;
-    s-split4)  echo "${start}/Bc ${short[*]} --split-needles 0.4 --lr 1e-3 --min-lr 1e-3" ;;
+    s-split2)  echo "${start}/Bc ${short[*]} ${near3[*]} --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-lr5)     echo "${start}/Bc ${short[*]} ${near3[*]} --split-needles 0.2 --lr 5e-4 --min-lr 5e-4" ;;
+    s-split4)  echo "${start}/Bc ${short[*]} ${near3[*]} --split-needles 0.4 --lr 1e-3 --min-lr 1e-3" ;;
     s-near5)   echo "${start}/Bc ${short[*]} --near-needles 0.5 --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
-    s-wide)    echo "${start}/Bc ${short[*]} --seq-len 189,252,504,1008 --split-needles 0.3 --lr 1e-3 --min-lr 1e-3" ;;
-    s-long)    echo "${start}/Bc ${short[*]} --seq-len 189,252,504,2016,4032 --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
-    s-ctl)     echo "${start}/Bc --batch 32 --seq-len 189,252 --near-needles 0.3 --lr 1e-3 --min-lr 1e-3" ;;
+    s-wide)    echo "${start}/Bc --batch 32 --seq-len 189,252,504,1008 ${near3[*]} --split-needles 0.3 --lr 1e-3 --min-lr 1e-3" ;;
+    s-long)    echo "${start}/Bc --batch 32 --seq-len 189,252,504,2016,4032 ${near3[*]} --split-needles 0.2 --lr 1e-3 --min-lr 1e-3" ;;
+    s-ctl)     echo "${start}/Bc --batch 32 --seq-len 189,252 ${near3[*]} --lr 1e-3 --min-lr 1e-3" ;;
     *) echo "unknown run '$1' (see the header)" >&2; return 1 ;;
   esac
 }
