@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "engine/model_files.h"
 #include "model/checkpoint.h"
+#include "model/grow.h"
 
 namespace drt::cli {
 
@@ -66,6 +67,36 @@ int cmd_export(int argc, char** argv) {
   }
   std::cout << "wrote " << out << " (weights as " << dt << ", "
             << fs::file_size(fs::path(out) / "model.safetensors") / 1024 << " KiB)\n";
+  return 0;
+}
+
+int cmd_grow(int argc, char** argv) {
+  Args args("grow",
+            "Copy a model directory with one more decoder layer that starts as the identity: a copy of the\n"
+            "last layer of its stack with the projections that write to the residual stream (self-attention's\n"
+            "and GCA's o_proj, the MLP's down_proj) zeroed, so the grown model computes what the model did\n"
+            "until training moves them. For adding capacity to a trained model without repeating its stages.\n"
+            "Writes config.json (decoder_layers one higher there), model.safetensors and the tokenizer.");
+  args.required("model", "DIR", "model directory to read")
+      .required("out", "DIR", "model directory to write (must differ from --model)")
+      .required("add", "lower|group:G", "lower: after the lower stack's last layer (the chunk encoder then reads "
+                "its output); group:G: after upper group G's last layer (sharing its retrieval)")
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
+  if (!args.parse(argc, argv)) return 0;
+  namespace fs = std::filesystem;
+  const std::string in = args.get("model"), out = args.get("out");
+  std::error_code ec;
+  DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), "grow: --out ", out, " is the model directory itself");
+  const at::ScalarType dtype = parse_weight_dtype("grow", args.get("dtype"));
+  DrtLM model = load_model(in);
+  const GrowPlace place = parse_grow_place(args.get("add"), model->config);
+  auto tokenizer = load_model_tokenizer(in, model->config);
+  DrtLM grown = grow_model(model, place);
+  save_model(out, grown, dtype);
+  tokenizer->save(out);
+  std::cout << "wrote " << out << " (decoder_layers";
+  for (int64_t n : grown->config.decoder_layers) std::cout << " " << n;
+  std::cout << "; the new layer's outputs are zero)\n";
   return 0;
 }
 

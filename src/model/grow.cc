@@ -1,0 +1,56 @@
+#include "model/grow.h"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <map>
+
+#include "core/error.h"
+#include "model/checkpoint.h"
+
+namespace drt {
+
+GrowPlace parse_grow_place(const std::string& where, const ModelConfig& config) {
+  const int64_t groups = config.num_groups();
+  if (where == "lower") return {0};
+  const std::string prefix = "group:";
+  if (where.rfind(prefix, 0) == 0 && where.size() > prefix.size() &&
+      where.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
+    const int64_t g = std::stoll(where.substr(prefix.size()));
+    DRT_CHECK(g < groups, "grow: ", where, " is not a group of this model (it has ", groups, " group",
+              groups == 1 ? "" : "s", ", group:0 to group:", groups - 1, ")");
+    return {g + 1};
+  }
+  throw Error(str_cat("grow: --add must be lower or group:G, got '", where, "'"));
+}
+
+DrtLM grow_model(DrtLM& model, const GrowPlace& place) {
+  ModelConfig config = model->config;
+  DRT_CHECK(place.stack >= 0 && place.stack < static_cast<int64_t>(config.decoder_layers.size()),
+            "grow: stack ", place.stack, " out of range");
+  // Without retrieval every decoder layer is a lower layer (ModelConfig::num_lower_layers).
+  const int64_t last = (place.stack == 0 ? config.num_lower_layers() : config.decoder_layers[place.stack]) - 1;
+  DRT_CHECK(last >= 0, "grow: stack ", place.stack, " has no layer to copy");
+  config.decoder_layers[place.stack] += 1;
+  // Parameter names as in DESIGN §2: lower layers are numbered through the lower stack,
+  // upper layers within their group.
+  const std::string stack = place.stack == 0 ? "model.lower_layers."
+                                             : str_cat("model.upper_layers.", place.stack - 1, ".");
+  const std::string from = str_cat(stack, last, "."), to = str_cat(stack, last + 1, ".");
+
+  torch::NoGradGuard no_grad;
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& item : model->named_parameters()) tensors[item.key()] = item.value().detach().clone();
+  for (const auto& item : model->named_parameters()) {
+    const std::string& key = item.key();
+    if (key.rfind(from, 0) != 0) continue;
+    const std::string part = key.substr(from.size());
+    const bool writes_residual = part == "self_attn.o_proj.weight" || part == "gca.o_proj.weight" ||
+                                 part == "mlp.down_proj.weight";
+    tensors[to + part] = writes_residual ? at::zeros_like(item.value()) : item.value().detach().clone();
+  }
+  DrtLM grown(config);
+  load_state_dict(grown, tensors, "grow");  // checks that every tensor of the new shape is there
+  return grown;
+}
+
+}  // namespace drt

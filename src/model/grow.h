@@ -1,0 +1,29 @@
+// Growing a trained model by one decoder layer that starts as the identity.
+//
+// The tiny passkey model reads a needle inside its window (depth 1) at ~55% however it is
+// trained (docs/results.md, session 21), while GCA copies from retrieved chunks at 100%:
+// the window's copy is what two 2-head layers of d = 64 cannot do well. Training a wider
+// model from scratch costs every stage again (retrieval across lengths took GPU sessions).
+// A layer grown in place keeps all of that: it is a copy of the last layer of its stack
+// with every projection that writes to the residual stream (self-attention's o_proj,
+// GCA's o_proj, the MLP's down_proj) set to zero, so the grown model computes exactly what
+// the model did, the retriever and chunk memory included, until training moves them.
+#pragma once
+#include <string>
+
+#include "model/drt_model.h"
+
+namespace drt {
+
+// Where the layer goes: "lower" (after the lower stack's last layer, before the chunk
+// encoder, which then reads its output) or "group:G" (after upper group G's last layer,
+// sharing that group's retrieval). Anything else is an error naming it.
+struct GrowPlace {
+  int64_t stack = 0;  // index into ModelConfig::decoder_layers: 0 = lower, G + 1 = group G
+};
+GrowPlace parse_grow_place(const std::string& where, const ModelConfig& config);
+
+// A new model with one more layer at `place`; every other parameter copied from `model`.
+DrtLM grow_model(DrtLM& model, const GrowPlace& place);
+
+}  // namespace drt
