@@ -102,7 +102,8 @@ int eval_passkey(int argc, char** argv) {
             "hit when the output contains the passkey. Writes JSON and a depth x length heatmap PNG.");
   args.required("model", "DIR", "model directory")
       .required("lengths", "LIST", "context lengths, comma-separated, k/m suffixes (4k,64k,1m,16m)")
-      .option("depths", "N|LIST", "needle depths: N evenly spaced from 0 to 1, or a list of fractions (0.1,0.5)",
+      .option("depths", "N|LIST", "needle depths: N evenly spaced from 0 to 1 (N = 1 is the middle, 0.5), or fractions with "
+              "a '.' or ',' (1.0: just before the question; 0.1,0.5)",
               "10")
       .option("trials", "N", "samples per (length, depth) and context", "1")
       .option("contexts", "N",
