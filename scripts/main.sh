@@ -11,7 +11,7 @@
 # tokens, and where it still misses: needles inside its window, numbers beside the question).
 #   DRT_MAIN_LENGTH  haystack length in tokens (default 512k)
 #   DRT_MAIN_DEPTH   where the needle sits, 0 = first token, 1 = just before the question; a
-#                    list asks once per depth (default 0.1,0.3,0.5,0.7,0.9)
+#                    list asks once per depth (default 0.1,0.3,0.5,0.7,0.9,1.0)
 #   DRT_MAIN_MODEL   model directory (default models/drt-tiny-passkey; models/drt-small is the
 #                    language model, which has not learned the passkey)
 set -euo pipefail
@@ -25,7 +25,7 @@ echo
 model="${DRT_MAIN_MODEL:-${repo}/models/drt-tiny-passkey}"
 echo "== a passkey in ${DRT_MAIN_LENGTH:-512k} tokens of unseen text, read by ${model#"${repo}/"} =="
 "${drt}" eval passkey --model "${model}" --haystack brown \
-  --lengths "${DRT_MAIN_LENGTH:-512k}" --depths "${DRT_MAIN_DEPTH:-0.1,0.3,0.5,0.7,0.9}" --trials 1 --seed 1 \
+  --lengths "${DRT_MAIN_LENGTH:-512k}" --depths "${DRT_MAIN_DEPTH:-0.1,0.3,0.5,0.7,0.9,1.0}" --trials 1 --seed 1 \
   --read full --show --memory "disk:${runs}/main-passkey.mem" --memory-dtype bf16 \
   --json "${runs}/main-passkey.json"
 rm -f "${runs}/main-passkey.mem"
