@@ -21,6 +21,14 @@ at::ScalarType parse_weight_dtype(const std::string& command, const std::string&
   throw Error(str_cat(command, ": --dtype must be F32, F16 or BF16, got '", dt, "'"));
 }
 
+// --out must not be --model itself: writing it would replace the weights being read.
+void check_out_is_not_model(const std::string& command, const std::string& in, const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), command, ": --out ", out,
+            " is the model directory itself");
+}
+
 }  // namespace
 
 int cmd_init(int argc, char** argv) {
@@ -53,8 +61,7 @@ int cmd_export(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   namespace fs = std::filesystem;
   const std::string in = args.get("model"), out = args.get("out");
-  std::error_code ec;
-  DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), "export: --out ", out, " is the model directory itself");
+  check_out_is_not_model("export", in, out);
   const std::string dt = args.get("dtype");
   const at::ScalarType dtype = parse_weight_dtype("export", dt);
   DrtLM model = load_model(in);
@@ -83,10 +90,8 @@ int cmd_grow(int argc, char** argv) {
                 "its output); group:G: after upper group G's last layer (sharing its retrieval)")
       .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
   if (!args.parse(argc, argv)) return 0;
-  namespace fs = std::filesystem;
   const std::string in = args.get("model"), out = args.get("out");
-  std::error_code ec;
-  DRT_CHECK(!(fs::exists(out) && fs::equivalent(in, out, ec)), "grow: --out ", out, " is the model directory itself");
+  check_out_is_not_model("grow", in, out);
   const at::ScalarType dtype = parse_weight_dtype("grow", args.get("dtype"));
   DrtLM model = load_model(in);
   const GrowPlace place = parse_grow_place(args.get("add"), model->config);
