@@ -16,6 +16,7 @@ GrowPlace parse_grow_place(const std::string& where, const ModelConfig& config) 
   if (where.rfind(prefix, 0) == 0 && where.size() > prefix.size() &&
       where.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
     const int64_t g = std::stoll(where.substr(prefix.size()));
+    DRT_CHECK(groups > 0, "grow: ", where, " is not a group of this model (it has none: retrieval is off)");
     DRT_CHECK(g < groups, "grow: ", where, " is not a group of this model (it has ", groups, " group",
               groups == 1 ? "" : "s", ", group:0 to group:", groups - 1, ")");
     return {g + 1};
