@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The main job: set up and build drt, then ask the trained DRT shipped in
-# models/drt-tiny-passkey (a 0.13M-parameter passkey reader trained on the King James Bible
+# models/drt-tiny-passkey (a 0.20M-parameter passkey reader trained on the King James Bible
 # and Debian's fortune files at up to 16K tokens; models/drt-tiny-passkey/README.md and
 # docs/results.md say how) for a
 # passkey hidden deep in a long haystack of text it never saw (the Brown corpus). It prints
 # the passkey, the model's answer and whether it is right, the chunk that retrieval fetched
 # for the question (the needle's, when it works), tokens/s, and the peak memory, with the
-# chunk memory in a file on disk. It asks at five depths, one full read each: the model
-# found the passkey at all five here (docs/results.md has the whole grid, 16K to 16M
-# tokens, and where it still misses: needles inside its window, numbers beside the question).
+# chunk memory in a file on disk. It asks at six depths, one full read each, the last (1.0)
+# with the needle inside the window just before the question: the model found the passkey
+# at all six here (docs/results.md has the whole grid, 16K to 16M tokens).
 #   DRT_MAIN_LENGTH  haystack length in tokens (default 512k)
 #   DRT_MAIN_DEPTH   where the needle sits, 0 = first token, 1 = just before the question; a
 #                    list asks once per depth (default 0.1,0.3,0.5,0.7,0.9,1.0)
