@@ -13,8 +13,8 @@ GrowPlace parse_grow_place(const std::string& where, const ModelConfig& config) 
   const int64_t groups = config.num_groups();
   if (where == "lower") return {0};
   const std::string prefix = "group:";
-  if (where.rfind(prefix, 0) == 0 && where.size() > prefix.size() &&
-      where.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
+  if (where.rfind(prefix, 0) == 0 && where.size() > prefix.size() && where.size() <= prefix.size() + 9 &&
+      where.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {  // stoll cannot overflow
     const int64_t g = std::stoll(where.substr(prefix.size()));
     DRT_CHECK(groups > 0, "grow: ", where, " is not a group of this model (it has none: retrieval is off)");
     DRT_CHECK(g < groups, "grow: ", where, " is not a group of this model (it has ", groups, " group",

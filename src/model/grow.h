@@ -1,8 +1,9 @@
 // Growing a trained model by one decoder layer that starts as the identity.
 //
-// The tiny passkey model reads a needle inside its window (depth 1) at ~55% however it is
-// trained (docs/results.md, session 21), while GCA copies from retrieved chunks at 100%:
-// the window's copy is what two 2-head layers of d = 64 cannot do well. Training a wider
+// The tiny passkey model read a needle inside its window (depth 1) at 35-64% however it was
+// trained, while GCA copied from retrieved chunks at 94-100% (docs/results.md, session 21):
+// the window's copy was what two 2-head layers of d = 64 could not do well, and a second
+// lower layer grown this way read it at 100%. Training a wider
 // model from scratch costs every stage again (retrieval across lengths took GPU sessions).
 // A layer grown in place keeps all of that: it is a copy of the last layer of its stack
 // with every projection that writes to the residual stream (self-attention's o_proj,

@@ -73,6 +73,8 @@ TEST(Grow, CommandWritesALoadableModelAndRefusesBadPlaces) {
   auto bad = run_drt("grow --model " + dir + "/in --out " + dir + "/bad --add group:2");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("group:2 is not a group of this model"), std::string::npos) << bad.output;
+  EXPECT_NE(error_of([&] { parse_grow_place("group:99999999999999999999", c); }).find("--add must be"),
+            std::string::npos);
   auto upper = run_drt("grow --model " + dir + "/in --out " + dir + "/bad --add upper");
   EXPECT_EQ(upper.exit_code, 1);
   EXPECT_NE(upper.output.find("'upper'"), std::string::npos) << upper.output;
