@@ -40,14 +40,17 @@ DrtLM grow_model(DrtLM& model, const GrowPlace& place) {
 
   torch::NoGradGuard no_grad;
   std::map<std::string, at::Tensor> tensors;
-  for (const auto& item : model->named_parameters()) tensors[item.key()] = item.value().detach().clone();
   for (const auto& item : model->named_parameters()) {
     const std::string& key = item.key();
+    const at::Tensor value = item.value().detach().clone();
+    tensors[key] = value;
     if (key.rfind(from, 0) != 0) continue;
+    // The layer copied: its weights again under the new index (load_state_dict copies them
+    // into the grown model's own parameters), the residual-stream writers as zeros.
     const std::string part = key.substr(from.size());
     const bool writes_residual = part == "self_attn.o_proj.weight" || part == "gca.o_proj.weight" ||
                                  part == "mlp.down_proj.weight";
-    tensors[to + part] = writes_residual ? at::zeros_like(item.value()) : item.value().detach().clone();
+    tensors[to + part] = writes_residual ? at::zeros_like(value) : value;
   }
   DrtLM grown(config);
   load_state_dict(grown, tensors, "grow");  // checks that every tensor of the new shape is there
