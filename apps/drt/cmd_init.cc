@@ -105,4 +105,30 @@ int cmd_grow(int argc, char** argv) {
   return 0;
 }
 
+int cmd_baseline(int argc, char** argv) {
+  Args args("baseline",
+            "Copy a DRT model directory as its sliding-window baseline: the same decoder layers, window and\n"
+            "tokenizer with retrieval off (no chunk encoder, retriever or GCA), every weight the two share\n"
+            "copied (the upper groups' layers follow the lower stack, in order). Train both from there on the\n"
+            "same data to measure what retrieval adds with nothing else between them.");
+  args.required("model", "DIR", "DRT model directory to read (retrieval on)")
+      .required("out", "DIR", "model directory to write (must differ from --model)")
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
+  if (!args.parse(argc, argv)) return 0;
+  const std::string in = args.get("model"), out = args.get("out");
+  check_out_is_not_model("baseline", in, out);
+  const at::ScalarType dtype = parse_weight_dtype("baseline", args.get("dtype"));
+  DrtLM model = load_model(in);
+  auto tokenizer = load_model_tokenizer(in, model->config);
+  DrtLM baseline = window_baseline_of(model);
+  save_model(out, baseline, dtype);
+  tokenizer->save(out);
+  int64_t n = 0, m = 0;
+  for (const auto& p : baseline->parameters()) n += p.numel();
+  for (const auto& p : model->parameters()) m += p.numel();
+  std::cout << "wrote " << out << " (" << baseline->config.num_lower_layers() << " decoder layers, window "
+            << baseline->config.slide_window << ", " << n << " parameters of the model's " << m << ")\n";
+  return 0;
+}
+
 }  // namespace drt::cli

@@ -8,6 +8,7 @@ namespace drt::cli {
 int cmd_init(int argc, char** argv);
 int cmd_export(int argc, char** argv);
 int cmd_grow(int argc, char** argv);
+int cmd_baseline(int argc, char** argv);
 int cmd_forward(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_prepare(int argc, char** argv);

@@ -21,6 +21,8 @@ const Command kCommands[] = {
     {"export", "copy a model directory with its weights in another dtype (e.g. BF16, for shipping)",
      drt::cli::cmd_export},
     {"grow", "copy a model directory with one more decoder layer that starts as the identity", drt::cli::cmd_grow},
+    {"baseline", "copy a DRT model directory as its sliding-window baseline (retrieval off, shared weights kept)",
+     drt::cli::cmd_baseline},
     {"forward", "run the batch forward on token ids; write logits and retrievals (safetensors)",
      drt::cli::cmd_forward},
     {"prepare", "tokenize a corpus into token files + manifest", drt::cli::cmd_prepare},

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <map>
+#include <vector>
 
 #include "core/error.h"
 #include "model/checkpoint.h"
@@ -55,6 +56,40 @@ DrtLM grow_model(DrtLM& model, const GrowPlace& place) {
   DrtLM grown(config);
   load_state_dict(grown, tensors, "grow");  // checks that every tensor of the new shape is there
   return grown;
+}
+
+DrtLM window_baseline_of(DrtLM& model) {
+  ModelConfig config = model->config;
+  DRT_CHECK(config.retrieval, "baseline: the model has no retrieval (it is a window baseline already)");
+  const int64_t lower = config.num_lower_layers();
+  // Layer l of upper group g becomes lower layer `lower + (layers of the groups before g) + l`.
+  std::vector<int64_t> first_of_group(config.num_groups());
+  for (int64_t g = 0, next = lower; g < config.num_groups(); ++g) {
+    first_of_group[g] = next;
+    next += config.decoder_layers[g + 1];
+  }
+  config.retrieval = false;
+
+  torch::NoGradGuard no_grad;
+  std::map<std::string, at::Tensor> tensors;
+  const std::string upper = "model.upper_layers.";
+  for (const auto& item : model->named_parameters()) {
+    const std::string& key = item.key();
+    if (key.rfind(upper, 0) == 0) {  // model.upper_layers.G.L.PART
+      const size_t g_end = key.find('.', upper.size()), l_end = key.find('.', g_end + 1);
+      const std::string part = key.substr(l_end + 1);
+      if (part.rfind("gca.", 0) == 0) continue;
+      const int64_t g = std::stoll(key.substr(upper.size(), g_end - upper.size()));
+      const int64_t l = std::stoll(key.substr(g_end + 1, l_end - g_end - 1));
+      tensors[str_cat("model.lower_layers.", first_of_group[g] + l, ".", part)] = item.value().detach().clone();
+    } else if (key.rfind("model.lower_layers.", 0) == 0 || key.rfind("model.embed_tokens.", 0) == 0 ||
+               key.rfind("model.norm.", 0) == 0 || key.rfind("lm_head.", 0) == 0) {
+      tensors[key] = item.value().detach().clone();
+    }  // the rest (chunk encoder, its projections, the retriever's norms) has no place in a baseline
+  }
+  DrtLM baseline(config);
+  load_state_dict(baseline, tensors, "baseline");  // checks that every tensor of the baseline is there
+  return baseline;
 }
 
 }  // namespace drt

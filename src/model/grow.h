@@ -27,4 +27,13 @@ GrowPlace parse_grow_place(const std::string& where, const ModelConfig& config);
 // A new model with one more layer at `place`; every other parameter copied from `model`.
 DrtLM grow_model(DrtLM& model, const GrowPlace& place);
 
+// The sliding-window baseline of a DRT (`drt baseline`): the same decoder layers, window,
+// landmark layout and tokenizer with retrieval off, so every decoder layer is a lower layer
+// and the upper groups' layers follow the lower stack in order. Each weight the two share
+// (embeddings, norms, every layer's self-attention and MLP) is copied; the chunk encoder,
+// retriever and GCA are dropped. A DRT whose GCA outputs are zero computes exactly what its
+// baseline does, so the two can be trained on from one starting point and compared for
+// what retrieval adds, with nothing else between them. Refuses a model without retrieval.
+DrtLM window_baseline_of(DrtLM& model);
+
 }  // namespace drt

@@ -1,4 +1,5 @@
-// `drt grow`: a layer added to a trained model starts as the identity and can learn.
+// `drt grow`: a layer added to a trained model starts as the identity and can learn; `drt
+// baseline`: a DRT copied as its window baseline computes what the DRT does without GCA.
 #include <filesystem>
 
 #include "model/checkpoint.h"
@@ -78,6 +79,52 @@ TEST(Grow, CommandWritesALoadableModelAndRefusesBadPlaces) {
   auto upper = run_drt("grow --model " + dir + "/in --out " + dir + "/bad --add upper");
   EXPECT_EQ(upper.exit_code, 1);
   EXPECT_NE(upper.output.find("'upper'"), std::string::npos) << upper.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad"));
+  std::filesystem::remove_all(dir);
+}
+
+// A DRT whose GCA writes nothing computes its window baseline's logits: the baseline keeps
+// every shared weight, with the upper groups' layers after the lower stack in order.
+TEST(BaselineOf, ADrtWithoutGcaOutputComputesItsWindowBaseline) {
+  ModelConfig c = tiny_config();  // decoder_layers [1, 1, 1]: the lower stack and two groups
+  c.decoder_layers = {2, 1, 2};
+  DrtLM model = make_model(c, 11);
+  model->eval();
+  torch::NoGradGuard ng;
+  for (auto& item : model->named_parameters())
+    if (item.key().find(".gca.o_proj.") != std::string::npos) item.value().zero_();
+  auto tokens = random_tokens(2, 6 * c.enc_chunk_size, 5);
+  DrtLM baseline = window_baseline_of(model);
+  baseline->eval();
+  EXPECT_FALSE(baseline->config.retrieval);
+  EXPECT_EQ(baseline->config.num_lower_layers(), 5);
+  EXPECT_EQ(baseline->config.slide_window, c.slide_window);
+  auto p = model->named_parameters();
+  auto q = baseline->named_parameters();
+  EXPECT_TRUE(torch::equal(q["model.lower_layers.1.mlp.up_proj.weight"], p["model.lower_layers.1.mlp.up_proj.weight"]));
+  EXPECT_TRUE(torch::equal(q["model.lower_layers.2.self_attn.q_proj.weight"], p["model.upper_layers.0.0.self_attn.q_proj.weight"]));
+  EXPECT_TRUE(torch::equal(q["model.lower_layers.4.mlp.down_proj.weight"], p["model.upper_layers.1.1.mlp.down_proj.weight"]));
+  EXPECT_EQ(q.find("model.encoder.norm.weight"), nullptr);  // the chunk encoder is dropped
+  EXPECT_TRUE(all_close(baseline->forward(tokens).logits, model->forward(tokens).logits, 1e-6, 1e-6));
+  EXPECT_NE(error_of([&] { window_baseline_of(baseline); }).find("has no retrieval"), std::string::npos);
+}
+
+TEST(BaselineOf, CommandWritesALoadableBaseline) {
+  const std::string dir = temp_dir("baseline");
+  ModelConfig c = tiny_config();
+  c.train_seq_len = 240;
+  DrtLM model = make_model(c, 12);
+  save_model(dir + "/in", model);
+  auto r = run_drt("baseline --model " + dir + "/in --out " + dir + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  DrtLM loaded = load_model(dir + "/out");
+  EXPECT_FALSE(loaded->config.retrieval);
+  EXPECT_EQ(loaded->config.num_lower_layers(), 3);
+  EXPECT_EQ(loaded->config.train_seq_len, 240);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out/tokenizer.json"));
+  auto again = run_drt("baseline --model " + dir + "/out --out " + dir + "/bad");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("has no retrieval"), std::string::npos) << again.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/bad"));
   std::filesystem::remove_all(dir);
 }
