@@ -10,9 +10,9 @@
 
 namespace drt {
 
-bool tune_malloc() {
+void tune_malloc() {
   const char* mode = std::getenv("DRT_MALLOC");
-  if (mode != nullptr && std::strcmp(mode, "system") == 0) return false;
+  if (mode != nullptr && std::strcmp(mode, "system") == 0) return;
 #if defined(__GLIBC__)
   // No block from mmap: all from the heap, where a freed block is reused by the next step.
   mallopt(M_MMAP_MAX, 0);
@@ -20,9 +20,6 @@ bool tune_malloc() {
   // int: this is its largest value), and grow it 512 MiB at a time, not page by page.
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
   mallopt(M_TOP_PAD, 512 << 20);
-  return true;
-#else
-  return false;
 #endif
 }
 

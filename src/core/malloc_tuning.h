@@ -13,8 +13,8 @@ namespace drt {
 // memory of the next. The cost: the process keeps its peak heap until it exits.
 //
 // Called once at program start, before any allocation that matters. DRT_MALLOC=system
-// leaves glibc's defaults (for comparing, or where memory must go back to the system).
-// Returns whether it tuned anything (false with DRT_MALLOC=system or without glibc).
-bool tune_malloc();
+// leaves glibc's defaults (for comparing, or where memory must go back to the system);
+// without glibc it does nothing.
+void tune_malloc();
 
 }  // namespace drt
