@@ -71,10 +71,9 @@ struct Batch {
 struct SampleSettings {
   int64_t chunk = 0;                       // tokens per chunk (S)
   int64_t copy_length = 0;                 // copy tasks: symbols copied
-  NeedlePlacement needles;                 // needle depths
+  NeedlePlacement needles;                 // needle depths, near and split needles
   int64_t aligned_steps = 0;               // steps whose needle and question start a chunk
   int64_t decoys = 0;                      // passkey: decoy needles per sample
-  double split_needles = 0;                // fraction of samples whose needle a chunk start cuts
 };
 
 class BatchSource {
@@ -115,8 +114,8 @@ class BatchSource {
         o.decoys = settings_.decoys;
         o.seed = rng();
         // Drawn only when asked for, so that older runs' samples stay as they were.
-        o.split_needle = settings_.split_needles > 0 &&
-                         std::uniform_real_distribution<double>(0, 1)(rng) < settings_.split_needles;
+        o.split_needle = settings_.needles.split_fraction > 0 &&
+                         std::uniform_real_distribution<double>(0, 1)(rng) < settings_.needles.split_fraction;
         SyntheticSample sample = make_synthetic(parse_synthetic_task(task), tokenizer_, window, o);
         std::memcpy(row_tokens.data_ptr<int64_t>(), sample.tokens.data(), seq_len * sizeof(int64_t));
         for (int64_t t = 0; t < seq_len; ++t) row_mask[t] = static_cast<float>(sample.loss_mask[t]);
@@ -314,8 +313,9 @@ TrainResult train(const TrainOptions& opt_in) {
 
   TaskMix mix = TaskMix::parse(opt.task);
   SampleSettings settings{config.enc_chunk_size, opt.copy_length,
-                          {opt.needle_depth_lo, opt.needle_depth_hi, opt.near_needles, config.effective_window()},
-                          opt.aligned_steps, opt.decoys, opt.split_needles};
+                          {opt.needle_depth_lo, opt.needle_depth_hi, opt.near_needles, config.effective_window(),
+                           opt.split_needles},
+                          opt.aligned_steps, opt.decoys};
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, settings);
   std::optional<BatchSource> valid_source;
   settings.aligned_steps = 0;  // evaluation is never aligned

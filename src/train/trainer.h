@@ -105,11 +105,12 @@ struct TrainResult {
 
 TrainResult train(const TrainOptions& options);
 
-// Where a synthetic sample's needle goes (--needle-depths, --near-needles).
+// Where a synthetic sample's needle goes (--needle-depths, --near-needles, --split-needles).
 struct NeedlePlacement {
-  double lo = 0, hi = 1;      // depths drawn uniformly from [lo, hi]
-  double near_fraction = 0;   // or, with this probability, within `window` tokens of the question
-  int64_t window = 0;         // the model's sliding window W (effective)
+  double lo = 0, hi = 1;       // depths drawn uniformly from [lo, hi]
+  double near_fraction = 0;    // or, with this probability, within `window` tokens of the question
+  int64_t window = 0;          // the model's sliding window W (effective)
+  double split_fraction = 0;   // with this probability, moved so that a chunk start cuts it
 };
 // One sample's needle depth (SyntheticOptions::depth) in a haystack of seq_len tokens. A
 // near needle's depth is 1 - u * window / seq_len, u uniform in [0, 1): about u * window
