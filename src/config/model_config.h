@@ -44,7 +44,8 @@ struct ModelConfig {
   // false: the sliding-window baseline (no chunk encoder, no GCA; every decoder layer is
   // a lower layer).
   bool retrieval = true;
-  // The sequence length the model was trained at (informational; written by `drt train`).
+  // The longest sequence length the model was trained at, over every `drt train` run that
+  // made it (informational; written by `drt train`).
   std::optional<int64_t> train_seq_len;
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }

@@ -298,7 +298,9 @@ TrainResult train(const TrainOptions& opt_in) {
   DRT_CHECK(opt.copy_length >= 0 && opt.copy_length < config.enc_chunk_size, "train: --copy-length ",
             opt.copy_length, " must be 0 (a whole chunk) or 1..", config.enc_chunk_size - 1,
             " (the string and its '|' fill at most the last chunk, S=", config.enc_chunk_size, ")");
-  config.train_seq_len = opt.seq_len;
+  // The longest T the model has trained at, over all its runs: a later stage at shorter T
+  // (a fine-tune on short samples) does not make a model trained at 16K a 504-token model.
+  config.train_seq_len = std::max(config.train_seq_len.value_or(0), opt.seq_len);
   // Initialised (or loaded) on the CPU, whose generator makes the weights the same on
   // every device; then moved, before the optimizer sees the parameters.
   model->to(device);

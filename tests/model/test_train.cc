@@ -79,6 +79,12 @@ TEST(Train, TinyModelLossFalls) {
   // The output is a model directory other commands can load, with its training length.
   DrtLM model = load_model(out);
   EXPECT_EQ(model->config.train_seq_len.value_or(0), 120);
+  // A later run at shorter T keeps the longest training length.
+  TrainOptions more = tiny_run(out + "-short", 2);
+  more.model_dir = out;
+  more.seq_len = 60;
+  train(more);
+  EXPECT_EQ(load_model(out + "-short")->config.train_seq_len.value_or(0), 120);
   EXPECT_TRUE(file_exists(out + "/tokenizer.json"));
   EXPECT_TRUE(file_exists(out + "/loss.png"));
   // One log object per step with the documented fields.
