@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up and build drt, then ask the trained DRT shipped in
-# models/drt-tiny-passkey (a 0.20M-parameter passkey reader trained on the King James Bible
-# and Debian's fortune files at up to 16K tokens; models/drt-tiny-passkey/README.md and
-# docs/results.md say how) for a
+# models/drt-tiny-passkey (a 0.20M-parameter DRT trained for passkeys, and last for language
+# modelling too, on the King James Bible and Debian's fortune files at up to 16K tokens;
+# models/drt-tiny-passkey/README.md and docs/results.md say how) for a
 # passkey hidden deep in a long haystack of text it never saw (the Brown corpus). It prints
 # the passkey, the model's answer and whether it is right, the chunk that retrieval fetched
 # for the question (the needle's, when it works), tokens/s, and the peak memory, with the
