@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "apps/drt/commands.h"
@@ -29,6 +30,27 @@ void check_out_is_not_model(const std::string& command, const std::string& in, c
             " is the model directory itself");
 }
 
+int64_t count_parameters(DrtLM& model) {
+  int64_t n = 0;
+  for (const auto& p : model->parameters()) n += p.numel();
+  return n;
+}
+
+// The model-directory copies (export, grow, baseline): reads --model, makes the model to
+// write with `make` (given the model read), and writes it and the tokenizer to --out in
+// --dtype. --out may not be --model.
+DrtLM copy_model_dir(const std::string& command, const Args& args, const std::function<DrtLM(DrtLM&)>& make) {
+  const std::string in = args.get("model"), out = args.get("out");
+  check_out_is_not_model(command, in, out);
+  const at::ScalarType dtype = parse_weight_dtype(command, args.get("dtype"));
+  DrtLM model = load_model(in);
+  auto tokenizer = load_model_tokenizer(in, model->config);
+  DrtLM written = make(model);
+  save_model(out, written, dtype);
+  tokenizer->save(out);
+  return written;
+}
+
 }  // namespace
 
 int cmd_init(int argc, char** argv) {
@@ -43,9 +65,7 @@ int cmd_init(int argc, char** argv) {
   model->init_weights(static_cast<uint64_t>(args.get_int("seed")));
   const at::ScalarType dtype = parse_weight_dtype("init", args.get("dtype"));
   save_model(args.get("out"), model, dtype);
-  int64_t n = 0;
-  for (const auto& p : model->parameters()) n += p.numel();
-  std::cout << "wrote " << args.get("out") << " (" << n << " parameters, " << config.num_groups()
+  std::cout << "wrote " << args.get("out") << " (" << count_parameters(model) << " parameters, " << config.num_groups()
             << " retrieval groups)\n";
   return 0;
 }
@@ -61,18 +81,12 @@ int cmd_export(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   namespace fs = std::filesystem;
   const std::string in = args.get("model"), out = args.get("out");
-  check_out_is_not_model("export", in, out);
-  const std::string dt = args.get("dtype");
-  const at::ScalarType dtype = parse_weight_dtype("export", dt);
-  DrtLM model = load_model(in);
-  auto tokenizer = load_model_tokenizer(in, model->config);
-  save_model(out, model, dtype);
-  tokenizer->save(out);
+  copy_model_dir("export", args, [](DrtLM& model) { return model; });
   for (const char* name : {"train_log.jsonl", "loss.png"}) {
     const fs::path from = fs::path(in) / name;
     if (fs::exists(from)) fs::copy_file(from, fs::path(out) / name, fs::copy_options::overwrite_existing);
   }
-  std::cout << "wrote " << out << " (weights as " << dt << ", "
+  std::cout << "wrote " << out << " (weights as " << args.get("dtype") << ", "
             << fs::file_size(fs::path(out) / "model.safetensors") / 1024 << " KiB)\n";
   return 0;
 }
@@ -90,16 +104,10 @@ int cmd_grow(int argc, char** argv) {
                 "its output); group:G: after upper group G's last layer (sharing its retrieval)")
       .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
   if (!args.parse(argc, argv)) return 0;
-  const std::string in = args.get("model"), out = args.get("out");
-  check_out_is_not_model("grow", in, out);
-  const at::ScalarType dtype = parse_weight_dtype("grow", args.get("dtype"));
-  DrtLM model = load_model(in);
-  const GrowPlace place = parse_grow_place(args.get("add"), model->config);
-  auto tokenizer = load_model_tokenizer(in, model->config);
-  DrtLM grown = grow_model(model, place);
-  save_model(out, grown, dtype);
-  tokenizer->save(out);
-  std::cout << "wrote " << out << " (decoder_layers";
+  DrtLM grown = copy_model_dir("grow", args, [&](DrtLM& model) {
+    return grow_model(model, parse_grow_place(args.get("add"), model->config));
+  });
+  std::cout << "wrote " << args.get("out") << " (decoder_layers";
   for (int64_t n : grown->config.decoder_layers) std::cout << " " << n;
   std::cout << "; the new layer's outputs are zero)\n";
   return 0;
@@ -115,19 +123,14 @@ int cmd_baseline(int argc, char** argv) {
       .required("out", "DIR", "model directory to write (must differ from --model)")
       .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
   if (!args.parse(argc, argv)) return 0;
-  const std::string in = args.get("model"), out = args.get("out");
-  check_out_is_not_model("baseline", in, out);
-  const at::ScalarType dtype = parse_weight_dtype("baseline", args.get("dtype"));
-  DrtLM model = load_model(in);
-  auto tokenizer = load_model_tokenizer(in, model->config);
-  DrtLM baseline = window_baseline_of(model);
-  save_model(out, baseline, dtype);
-  tokenizer->save(out);
-  int64_t n = 0, m = 0;
-  for (const auto& p : baseline->parameters()) n += p.numel();
-  for (const auto& p : model->parameters()) m += p.numel();
-  std::cout << "wrote " << out << " (" << baseline->config.num_lower_layers() << " decoder layers, window "
-            << baseline->config.slide_window << ", " << n << " parameters of the model's " << m << ")\n";
+  int64_t model_parameters = 0;
+  DrtLM baseline = copy_model_dir("baseline", args, [&](DrtLM& model) {
+    model_parameters = count_parameters(model);
+    return window_baseline_of(model);
+  });
+  std::cout << "wrote " << args.get("out") << " (" << baseline->config.num_lower_layers() << " decoder layers, window "
+            << baseline->config.slide_window << ", " << count_parameters(baseline) << " parameters of the model's "
+            << model_parameters << ")\n";
   return 0;
 }
 
