@@ -273,6 +273,7 @@ TrainResult train(const TrainOptions& opt_in) {
     config.pad_id = tokenizer->pad_id();
     config.bos_id = tokenizer->bos_id();
     config.chunk_id = tokenizer->chunk_id();
+    config.train_seq_len.reset();  // a config file copied from a model: this one has trained at nothing yet
     config.validate();
     model = DrtLM(config);
     model->init_weights(opt.seed);
