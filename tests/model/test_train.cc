@@ -85,6 +85,12 @@ TEST(Train, TinyModelLossFalls) {
   more.seq_len = 60;
   train(more);
   EXPECT_EQ(load_model(out + "-short")->config.train_seq_len.value_or(0), 120);
+  // A fresh model from a config file that a trained model wrote has trained at nothing yet.
+  TrainOptions fresh = tiny_run(out + "-fresh", 2);
+  fresh.config = out + "/config.json";
+  fresh.seq_len = 60;
+  train(fresh);
+  EXPECT_EQ(load_model(out + "-fresh")->config.train_seq_len.value_or(0), 60);
   EXPECT_TRUE(file_exists(out + "/tokenizer.json"));
   EXPECT_TRUE(file_exists(out + "/loss.png"));
   // One log object per step with the documented fields.
