@@ -81,6 +81,7 @@ TEST(Train, TinyModelLossFalls) {
   EXPECT_EQ(model->config.train_seq_len.value_or(0), 120);
   // A later run at shorter T keeps the longest training length.
   TrainOptions more = tiny_run(out + "-short", 2);
+  more.config.clear();  // one of --model and --config
   more.model_dir = out;
   more.seq_len = 60;
   train(more);
