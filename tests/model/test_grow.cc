@@ -86,8 +86,8 @@ TEST(Grow, CommandWritesALoadableModelAndRefusesBadPlaces) {
 // A DRT whose GCA writes nothing computes its window baseline's logits: the baseline keeps
 // every shared weight, with the upper groups' layers after the lower stack in order.
 TEST(BaselineOf, ADrtWithoutGcaOutputComputesItsWindowBaseline) {
-  ModelConfig c = tiny_config();  // decoder_layers [1, 1, 1]: the lower stack and two groups
-  c.decoder_layers = {2, 1, 2};
+  ModelConfig c = tiny_config();
+  c.decoder_layers = {2, 1, 2};  // two lower layers, then groups of one and two layers
   DrtLM model = make_model(c, 11);
   model->eval();
   torch::NoGradGuard ng;
