@@ -45,6 +45,10 @@ int eval_ppl(int argc, char** argv) {
       .option("memory", "ram|disk:PATH", "chunk memory of the sessions", "ram")
       .option("memory-dtype", "fp32|fp16|bf16", "storage dtype of chunk K/V blocks", "fp32")
       .option("segment", "N", "tokens per read step", "512")
+      .option("first-bucket", "N",
+              "end of the first position bucket; the next ones end at 4x each (512 or 128 split 0-2K and keep "
+              "the later buckets)",
+              "2048")
       .flag("no-bos", "do not read the bos id before each document")
       .flag("quiet", "no progress line");
   if (!args.parse(argc, argv, 2)) return 0;
@@ -55,6 +59,8 @@ int eval_ppl(int argc, char** argv) {
   PerplexityOptions options;
   if (args.has("max-tokens")) options.max_tokens = parse_count(args.get("max-tokens"));
   options.segment = args.get_int("segment");
+  options.first_bucket = parse_count(args.get("first-bucket"));
+  DRT_CHECK(options.first_bucket > 0, "--first-bucket ", args.get("first-bucket"), " must be a positive number of tokens");
   options.memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
   options.bos_id = args.get_flag("no-bos") ? -1 : c.bos_id;
   options.progress = !args.get_flag("quiet");

@@ -13,17 +13,21 @@
 
 namespace drt {
 
-int64_t PositionBuckets::index(int64_t position) {
+PositionBuckets::PositionBuckets(int64_t first_end) : first_end_(first_end) {
+  DRT_CHECK(first_end > 0, "position buckets: the first bucket must end after position 0, not at ", first_end);
+}
+
+int64_t PositionBuckets::index(int64_t position) const {
   DRT_CHECK(position >= 0, "position buckets: negative position ", position);
   int64_t bucket = 0;
-  for (int64_t end = kFirstEnd; position >= end; end *= kGrowth) ++bucket;
+  for (int64_t end = first_end_; position >= end; end *= kGrowth) ++bucket;
   return bucket;
 }
 
-int64_t PositionBuckets::begin(int64_t bucket) { return bucket == 0 ? 0 : end(bucket - 1); }
+int64_t PositionBuckets::begin(int64_t bucket) const { return bucket == 0 ? 0 : end(bucket - 1); }
 
-int64_t PositionBuckets::end(int64_t bucket) {
-  int64_t e = kFirstEnd;
+int64_t PositionBuckets::end(int64_t bucket) const {
+  int64_t e = first_end_;
   for (int64_t i = 0; i < bucket; ++i) e *= kGrowth;
   return e;
 }
@@ -37,7 +41,7 @@ std::string count_label(int64_t n) {
 }
 }  // namespace
 
-std::string PositionBuckets::label(int64_t bucket) { return count_label(begin(bucket)) + "-" + count_label(end(bucket)); }
+std::string PositionBuckets::label(int64_t bucket) const { return count_label(begin(bucket)) + "-" + count_label(end(bucket)); }
 
 double BucketStats::loss() const {
   return tokens > 0 ? nll_sum / static_cast<double>(tokens) : std::numeric_limits<double>::quiet_NaN();
@@ -45,10 +49,10 @@ double BucketStats::loss() const {
 double BucketStats::ppl() const { return std::exp(loss()); }
 
 void PerplexityResult::add(int64_t position, double nll) {
-  const int64_t b = PositionBuckets::index(position);
+  const int64_t b = edges.index(position);
   while (static_cast<int64_t>(buckets.size()) <= b) {
     const int64_t i = static_cast<int64_t>(buckets.size());
-    buckets.push_back({PositionBuckets::begin(i), PositionBuckets::end(i), 0, 0.0});
+    buckets.push_back({edges.begin(i), edges.end(i), 0, 0.0});
   }
   buckets[b].tokens += 1;
   buckets[b].nll_sum += nll;
@@ -76,7 +80,7 @@ std::string PerplexityResult::table() const {
   os << line;
   for (size_t i = 0; i < buckets.size(); ++i) {
     const auto& s = buckets[i];
-    std::snprintf(line, sizeof line, "%-14s %12lld %10.4f %12.3f\n", PositionBuckets::label(static_cast<int64_t>(i)).c_str(),
+    std::snprintf(line, sizeof line, "%-14s %12lld %10.4f %12.3f\n", edges.label(static_cast<int64_t>(i)).c_str(),
                   static_cast<long long>(s.tokens), s.loss(), s.ppl());
     os << line;
   }
@@ -93,6 +97,7 @@ PerplexityResult evaluate_perplexity(DrtLM model, int64_t count,
   torch::NoGradGuard no_grad;
   const ModelConfig& c = model->config;
   PerplexityResult result;
+  result.edges = PositionBuckets(options.first_bucket);
   int64_t total = options.expected_tokens;
   if (options.max_tokens > 0 && (total <= 0 || options.max_tokens < total)) total = options.max_tokens;
   Progress progress("ppl", std::max<int64_t>(total, 1), 0, "tok", !options.progress);

@@ -17,14 +17,21 @@
 namespace drt {
 
 // Position buckets [0, 2K), [2K, 8K), [8K, 32K), [32K, 128K), ... (each 4x the last).
-// The position of a token is its index in its document.
+// The position of a token is its index in its document. A smaller first bucket that is
+// 2K / 4^n (512, 128, 32) splits [0, 2K) in x4 steps and keeps every later bucket as it
+// is, so results with and without it compare bucket for bucket.
 struct PositionBuckets {
-  static constexpr int64_t kFirstEnd = 2048;
+  static constexpr int64_t kDefaultFirstEnd = 2048;
   static constexpr int64_t kGrowth = 4;
-  static int64_t index(int64_t position);
-  static int64_t begin(int64_t bucket);
-  static int64_t end(int64_t bucket);  // exclusive
-  static std::string label(int64_t bucket);  // "0-2K", "2K-8K", "8K-32K", "32K-128K", ...
+  explicit PositionBuckets(int64_t first_end = kDefaultFirstEnd);
+  int64_t first_end() const { return first_end_; }
+  int64_t index(int64_t position) const;
+  int64_t begin(int64_t bucket) const;
+  int64_t end(int64_t bucket) const;  // exclusive
+  std::string label(int64_t bucket) const;  // "0-2K", "2K-8K", "8K-32K", "32K-128K", ...
+
+ private:
+  int64_t first_end_;
 };
 
 struct BucketStats {
@@ -36,6 +43,7 @@ struct BucketStats {
 };
 
 struct PerplexityResult {
+  PositionBuckets edges;
   int64_t tokens = 0;
   double nll_sum = 0;
   int64_t documents = 0;
@@ -57,6 +65,7 @@ struct PerplexityOptions {
   int64_t bos_id = -1;         // read before each document as context (not scored); < 0: none
   bool progress = true;        // a progress line on stderr (tokens/s, ETA)
   int64_t expected_tokens = 0; // the progress line's total (the documents' length), if known
+  int64_t first_bucket = PositionBuckets::kDefaultFirstEnd;  // end of the first position bucket
 };
 
 // Scores documents 0..count-1, `document(i)` giving document i's token ids.

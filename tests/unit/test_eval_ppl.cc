@@ -59,6 +59,20 @@ TEST(EvalPpl, CommandWritesJson) {
   ASSERT_GE(j.at("buckets").size(), 1u);
   EXPECT_EQ(j.at("buckets")[0].at("from").get<int64_t>(), 0);
   EXPECT_EQ(j.at("buckets")[0].at("to").get<int64_t>(), 2048);
+  // --first-bucket 512: the document's 1.6K bytes fall in 0-512 and 512-2K.
+  r = test::run_drt("eval ppl --model " + dir + "/model --input " + dir + "/doc.txt --first-bucket 512 --json " + dir +
+                    "/ppl512.json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("512-2K"), std::string::npos) << r.output;
+  auto j512 = nlohmann::json::parse(std::ifstream(dir + "/ppl512.json"));
+  ASSERT_EQ(j512.at("buckets").size(), 2u);
+  EXPECT_EQ(j512.at("buckets")[0].at("to").get<int64_t>(), 512);
+  EXPECT_EQ(j512.at("buckets")[0].at("tokens").get<int64_t>() + j512.at("buckets")[1].at("tokens").get<int64_t>(),
+            j.at("tokens").get<int64_t>());
+  EXPECT_NEAR(j512.at("loss").get<double>(), j.at("loss").get<double>(), 1e-9);
+  r = test::run_drt("eval ppl --model " + dir + "/model --input " + dir + "/doc.txt --first-bucket 0");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--first-bucket 0"), std::string::npos) << r.output;
   EXPECT_EQ(test::run_drt("eval ppl --model " + dir + "/model").exit_code, 1);  // neither --data nor --input
   std::filesystem::remove_all(dir);
 }
