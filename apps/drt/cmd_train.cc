@@ -65,7 +65,10 @@ int cmd_train(int argc, char** argv) {
               "tokens per sample (a multiple of the chunk size); several: each step draws one of them", "1024")
       .option("batch", "B", "samples per rank per micro-step", "4")
       .option("accum", "N", "micro-steps (gradient accumulation) per optimizer step", "1")
-      .option("task", "TASK", "lm | passkey | multikey | multihop | copy | copy-letters | mix:lm=0.5,copy-letters=0.2,passkey=0.3", "lm")
+      .option("task", "TASK",
+              "lm | repeat (text whose second half repeats its first) | passkey | multikey | multihop | copy | "
+              "copy-letters | mix:lm=0.5,copy-letters=0.2,passkey=0.3",
+              "lm")
       .option("loss-weighting", "sample|token",
               "sample: each sample's mean over its scored tokens, averaged over samples (a mix's fractions "
               "are gradient shares); token: one mean over every scored token",

@@ -9,7 +9,7 @@ namespace drt {
 
 namespace {
 bool known_task(const std::string& t) {
-  return t == "lm" || t == "passkey" || t == "multikey" || t == "multihop" || t == "copy" ||
+  return t == "lm" || t == "repeat" || t == "passkey" || t == "multikey" || t == "multihop" || t == "copy" ||
          t == "copy-letters";
 }
 }  // namespace
@@ -17,7 +17,7 @@ bool known_task(const std::string& t) {
 TaskMix TaskMix::parse(const std::string& spec) {
   TaskMix mix;
   if (spec.rfind("mix:", 0) != 0) {
-    DRT_CHECK(known_task(spec), "unknown task '", spec, "' (expected lm, passkey, multikey, multihop, copy, copy-letters or mix:...)");
+    DRT_CHECK(known_task(spec), "unknown task '", spec, "' (expected lm, repeat, passkey, multikey, multihop, copy, copy-letters or mix:...)");
     mix.entries_.emplace_back(spec, 1.0);
     return mix;
   }
@@ -49,6 +49,16 @@ const std::string& TaskMix::pick(std::mt19937_64& rng) const {
     u -= e.second;
   }
   return entries_.back().first;
+}
+
+std::vector<int64_t> repeat_text(const std::vector<int64_t>& text, int64_t length) {
+  DRT_CHECK(length >= 2, "repeat task: a sample needs at least 2 tokens, not ", length);
+  DRT_CHECK(static_cast<int64_t>(text.size()) >= length, "repeat task: ", text.size(), " tokens of text for a sample of ",
+            length);
+  const int64_t half = (length + 1) / 2;
+  std::vector<int64_t> out(text.begin(), text.begin() + half);
+  out.insert(out.end(), text.begin(), text.begin() + (length - half));
+  return out;
 }
 
 }  // namespace drt

@@ -100,7 +100,8 @@ class BatchSource {
       const std::string task = mix_.pick(rng);
       auto row_tokens = b.tokens[i];
       auto row_mask = b.loss_mask[i];
-      if (task == "lm") {
+      if (task == "lm" || task == "repeat") {
+        if (task == "repeat") window = repeat_text(window, seq_len);
         std::memcpy(row_tokens.data_ptr<int64_t>(), window.data(), seq_len * sizeof(int64_t));
         row_mask.fill_(1.0);
       } else {

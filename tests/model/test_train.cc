@@ -160,6 +160,17 @@ TEST(Train, LossWeightingBySampleOrByToken) {
   EXPECT_THROW(batch_loss(logits, tokens, mask, "samples"), Error);
 }
 
+// --task repeat trains on the same text windows as lm, with each sample's second half
+// repeating its first: other samples, the same run otherwise.
+TEST(Train, RepeatTaskTrainsOnRepeatedText) {
+  TrainOptions lm = tiny_run(temp_dir("lm"), 2), repeat = tiny_run(temp_dir("repeat"), 2);
+  repeat.task = "repeat";
+  const TrainResult a = train(lm), b = train(repeat);
+  ASSERT_EQ(b.log.size(), 2u);
+  EXPECT_TRUE(std::isfinite(b.log[1].loss));
+  EXPECT_NE(a.log[0].loss, b.log[0].loss);
+}
+
 TEST(Train, LearningRateScheduleWarmsUpThenDecaysToMin) {
   EXPECT_NEAR(learning_rate(0, 100, 10, 2e-3, 4e-4), 2e-4, 1e-12);
   EXPECT_NEAR(learning_rate(9, 100, 10, 2e-3, 4e-4), 2e-3, 1e-12);
