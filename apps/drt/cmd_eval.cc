@@ -164,18 +164,7 @@ int eval_passkey(int argc, char** argv) {
   const MemorySpec memory = MemorySpec::parse(args.get("memory"), args.get("memory-dtype"));
 
   const std::string hay = args.get("haystack");
-  std::string text;
-  if (hay == "kjv") {
-    for (const auto& doc : load_kjv()) text += doc.text + "\n";
-  } else if (hay == "brown") {
-    for (const auto& doc : load_brown()) text += doc.text + "\n";
-  } else if (hay == "filler") {
-    text = passkey_filler_text();
-  } else {
-    text = read_text_file(hay);
-    check_text(text, hay);
-  }
-  std::vector<int64_t> haystack = tokenizer->encode(text);
+  std::vector<int64_t> haystack = tokenizer->encode(named_text(hay));
   DRT_CHECK(!haystack.empty(), "the haystack ", hay, " is empty");
 
   const std::string read = args.get("read");

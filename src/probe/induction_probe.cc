@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -33,14 +34,18 @@ std::vector<int64_t> alphabet_ids(const Tokenizer& tokenizer, const std::string&
 at::Tensor induction_probe_tokens(const Tokenizer& tokenizer, const InductionProbeOptions& o, int64_t chunk_size) {
   DRT_CHECK(o.length >= 2, "probe induction: --length must be at least 2, got ", o.length);
   DRT_CHECK(o.trials >= 1, "probe induction: --trials must be at least 1, got ", o.trials);
-  const std::vector<int64_t> ids = alphabet_ids(tokenizer, o.alphabet);
+  const bool text = !o.text.empty();
+  const std::vector<int64_t> ids = text ? std::vector<int64_t>{} : alphabet_ids(tokenizer, o.alphabet);
   const int64_t L = o.length;
+  DRT_CHECK(!text || static_cast<int64_t>(o.text.size()) >= L, "probe induction: the text has ", o.text.size(),
+            " tokens, fewer than one string of --length ", L);
   const int64_t T = (2 * L + chunk_size - 1) / chunk_size * chunk_size;
   auto tokens = torch::empty({o.trials, T}, torch::kLong);  // [B, T]
   auto at = tokens.accessor<int64_t, 2>();
   SplitMix64 rng(o.seed);
   for (int64_t b = 0; b < o.trials; ++b) {
-    for (int64_t t = 0; t < L; ++t) at[b][t] = ids[rng.below(ids.size())];
+    const uint64_t offset = text ? rng.below(o.text.size() - L + 1) : 0;
+    for (int64_t t = 0; t < L; ++t) at[b][t] = text ? o.text[offset + t] : ids[rng.below(ids.size())];
     for (int64_t t = L; t < T; ++t) at[b][t] = at[b][t - L];  // copy, copy, the start of a third
   }
   return tokens;
@@ -63,8 +68,12 @@ InductionProbeResult run_induction_probe(DrtLM& model, const Tokenizer& tokenize
     return std::make_pair(loss, accuracy);
   };
   InductionProbeResult r;
-  r.symbols = static_cast<int64_t>(alphabet_ids(tokenizer, o.alphabet).size());
-  r.chance_loss = std::log(static_cast<double>(r.symbols));
+  if (o.text.empty()) {
+    r.symbols = static_cast<int64_t>(alphabet_ids(tokenizer, o.alphabet).size());
+    r.chance_loss = std::log(static_cast<double>(r.symbols));
+  } else {
+    r.chance_loss = std::numeric_limits<double>::quiet_NaN();
+  }
   std::tie(r.first_loss, r.first_accuracy) = scored(1, L - 1);
   std::tie(r.second_loss, r.second_accuracy) = scored(L + 1, L - 1);
   return r;

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -18,14 +19,17 @@ class Tokenizer;
 
 struct InductionProbeOptions {
   std::string alphabet = "letters";  // letters (a-z) | digits (0-9): each must be one token
+  // When not empty, each string is a passage of this text (token ids, at a seeded offset)
+  // instead of random symbols: can the model copy text it has read `length` tokens back?
+  std::vector<int64_t> text;
   int64_t length = 200;              // symbols per copy
   int64_t trials = 8;                // random strings (one batch)
   uint64_t seed = 1;
 };
 
 struct InductionProbeResult {
-  int64_t symbols = 0;             // alphabet size
-  double chance_loss = 0;          // ln(symbols): a uniform guess among them
+  int64_t symbols = 0;             // alphabet size (0 for text)
+  double chance_loss = 0;          // ln(symbols): a uniform guess among them (NaN for text)
   double first_loss = 0;           // mean cross-entropy on copy 1 (its 2nd..last symbol)
   double second_loss = 0;          // on copy 2 (its 2nd..last symbol, the first is not yet a copy)
   double first_accuracy = 0;       // argmax == symbol

@@ -1,5 +1,6 @@
 // The copy probe (src/probe, `drt probe copy`): its geometry, its errors, and two learning
 // results it exists to show (docs/results.md, "Where copying breaks").
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -168,6 +169,43 @@ TEST(InductionProbe, ReportsTheModelsLossOnEachCopy) {
   EXPECT_NEAR(r.chance_loss, std::log(26.0), 1e-12);
   // An untrained model does not copy: the second copy is no easier than the first.
   EXPECT_NEAR(r.second_loss, r.first_loss, 0.5);
+}
+
+// --text: each string is a passage of the text at a seeded offset, written twice; the
+// command reads kjv, brown or a file, and has no chance level for text.
+TEST(InductionProbe, TextPassagesWrittenTwice) {
+  ByteTokenizer tok;
+  InductionProbeOptions o;
+  o.length = 40;
+  o.trials = 3;
+  const std::string text = "In the beginning God created the heaven and the earth. And the earth was without form.";
+  o.text = tok.encode(text);
+  auto tokens = induction_probe_tokens(tok, o, 15);  // [3, 90]
+  EXPECT_TRUE(torch::equal(tokens.narrow(1, 0, 40), tokens.narrow(1, 40, 40)));
+  for (int64_t b = 0; b < 3; ++b) {
+    std::string passage;
+    for (int64_t t = 0; t < 40; ++t) passage += static_cast<char>(tokens[b][t].item<int64_t>());
+    EXPECT_NE(text.find(passage), std::string::npos) << passage;
+  }
+  o.length = static_cast<int64_t>(text.size()) + 1;
+  EXPECT_NE(error_of([&] { induction_probe_tokens(tok, o, 15); }).find("fewer than one string"), std::string::npos);
+
+  const std::string dir = temp_dir("induction_text");
+  ASSERT_EQ(run_drt("init --config tiny --out " + dir + "/model").exit_code, 0);
+  std::ofstream(dir + "/t.txt") << text << text;
+  auto r = run_drt("probe induction --model " + dir + "/model --text " + dir + "/t.txt --length 50 --trials 2 --out " +
+                   dir + "/p.json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tokens of"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("chance"), std::string::npos) << r.output;
+  auto j = nlohmann::json::parse(std::ifstream(dir + "/p.json"));
+  EXPECT_EQ(j.at("symbols").get<int64_t>(), 0);
+  EXPECT_TRUE(j.at("chance_loss").is_null());
+  EXPECT_GT(j.at("second_loss").get<double>(), 0);
+  r = run_drt("probe induction --model " + dir + "/model --text " + dir + "/missing.txt");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("missing.txt"), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
