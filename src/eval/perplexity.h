@@ -24,7 +24,6 @@ struct PositionBuckets {
   static constexpr int64_t kDefaultFirstEnd = 2048;
   static constexpr int64_t kGrowth = 4;
   explicit PositionBuckets(int64_t first_end = kDefaultFirstEnd);
-  int64_t first_end() const { return first_end_; }
   int64_t index(int64_t position) const;
   int64_t begin(int64_t bucket) const;
   int64_t end(int64_t bucket) const;  // exclusive
