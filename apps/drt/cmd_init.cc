@@ -36,9 +36,15 @@ int64_t count_parameters(DrtLM& model) {
   return n;
 }
 
+// --set of the model-directory copies: settings that change no weight, applied to the copy.
+const char* const kSetHelp =
+    "settings to change in the copy's config.json: chunk_topk, slide_window, train_seq_len (e.g. chunk_topk=1; "
+    "no weight depends on them)";
+
 // The model-directory copies (export, grow, baseline): reads --model, makes the model to
-// write with `make` (given the model read), and writes it and the tokenizer to --out in
-// --dtype. --out may not be --model.
+// write with `make` (given the model read), applies --set to its config, and writes it and
+// the tokenizer to --out in --dtype. --out may not be --model. Every check runs before
+// anything is written.
 DrtLM copy_model_dir(const std::string& command, const Args& args, const std::function<DrtLM(DrtLM&)>& make) {
   const std::string in = args.get("model"), out = args.get("out");
   check_out_is_not_model(command, in, out);
@@ -46,6 +52,13 @@ DrtLM copy_model_dir(const std::string& command, const Args& args, const std::fu
   DrtLM model = load_model(in);
   auto tokenizer = load_model_tokenizer(in, model->config);
   DrtLM written = make(model);
+  if (auto set = args.get_optional("set")) {
+    try {
+      written->config = written->config.with_settings(*set);
+    } catch (const Error& e) {
+      throw Error(str_cat(command, ": ", e.what()));
+    }
+  }
   save_model(out, written, dtype);
   tokenizer->save(out);
   return written;
@@ -77,7 +90,8 @@ int cmd_export(int argc, char** argv) {
             "present. Not the optimizer or training state.");
   args.required("model", "DIR", "model directory to read")
       .required("out", "DIR", "model directory to write (must differ from --model)")
-      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "BF16");
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "BF16")
+      .option("set", "KEY=VALUE,...", kSetHelp);
   if (!args.parse(argc, argv)) return 0;
   namespace fs = std::filesystem;
   const std::string in = args.get("model"), out = args.get("out");
@@ -102,7 +116,8 @@ int cmd_grow(int argc, char** argv) {
       .required("out", "DIR", "model directory to write (must differ from --model)")
       .required("add", "lower|group:G", "lower: after the lower stack's last layer (the chunk encoder then reads "
                 "its output); group:G: after upper group G's last layer (sharing its retrieval)")
-      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32")
+      .option("set", "KEY=VALUE,...", kSetHelp);
   if (!args.parse(argc, argv)) return 0;
   DrtLM grown = copy_model_dir("grow", args, [&](DrtLM& model) {
     return grow_model(model, parse_grow_place(args.get("add"), model->config));
@@ -121,7 +136,8 @@ int cmd_baseline(int argc, char** argv) {
             "same data to measure what retrieval adds with nothing else between them.");
   args.required("model", "DIR", "DRT model directory to read (retrieval on)")
       .required("out", "DIR", "model directory to write (must differ from --model)")
-      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32");
+      .option("dtype", "F32|F16|BF16", "storage dtype of the weights", "F32")
+      .option("set", "KEY=VALUE,...", kSetHelp);
   if (!args.parse(argc, argv)) return 0;
   int64_t model_parameters = 0;
   DrtLM baseline = copy_model_dir("baseline", args, [&](DrtLM& model) {

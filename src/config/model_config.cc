@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/args.h"
 #include "core/error.h"
 #include "io/file_util.h"
 
@@ -157,6 +158,28 @@ nlohmann::json ModelConfig::to_json() const {
   j["hidden_act"] = "silu";
   j["attention_bias"] = false;
   return j;
+}
+
+ModelConfig ModelConfig::with_settings(const std::string& assignments) const {
+  static const std::set<std::string> settings = {"chunk_topk", "slide_window", "train_seq_len"};
+  nlohmann::json j = to_json();
+  const auto parts = split_commas(assignments);
+  DRT_CHECK(!parts.empty(), "--set is empty: expected KEY=VALUE, e.g. chunk_topk=1");
+  for (const auto& part : parts) {
+    const auto eq = part.find('=');
+    DRT_CHECK(eq != std::string::npos && eq > 0, "--set expects KEY=VALUE, got '", part, "'");
+    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
+    DRT_CHECK(settings.count(key), "--set ", key, ": not a setting that can change without retraining (only ",
+              "chunk_topk, slide_window and train_seq_len: no weight's shape depends on them)");
+    int64_t v = 0;
+    try {
+      v = parse_count(value);
+    } catch (const Error&) {
+      throw Error(str_cat("--set ", key, " expects an integer, got '", value, "'"));
+    }
+    j[key] = v;
+  }
+  return from_json(j);  // validates: e.g. slide_window below one chunk block names its value
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {

@@ -59,6 +59,13 @@ struct ModelConfig {
   // Throws drt::Error naming the first bad key and value.
   void validate() const;
 
+  // This config with some of its settings changed: "KEY=VALUE[,KEY=VALUE...]" (`--set` of
+  // `drt export`, `grow`, `baseline`). Only keys that no weight's shape depends on can be
+  // set: chunk_topk, slide_window, train_seq_len. A trained model reads with another k or
+  // window, or trains on from one, without hand-editing config.json; any other key, or a
+  // value that is not an integer, throws drt::Error naming it.
+  ModelConfig with_settings(const std::string& assignments) const;
+
   static ModelConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
   static ModelConfig load(const std::string& path);

@@ -56,6 +56,20 @@ TEST(Checkpoint, ExportCommandWritesAHalfSizeCopy) {
   auto self = run_drt("export --model " + dir + "/in --out " + dir + "/in");
   EXPECT_EQ(self.exit_code, 1);
   EXPECT_NE(self.output.find("itself"), std::string::npos) << self.output;
+
+  // --set: the copy reads with k = 1 and the weights are the same tensors.
+  r = run_drt("export --model " + dir + "/in --out " + dir + "/k1 --dtype F32 --set chunk_topk=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  DrtLM k1 = load_model(dir + "/k1");
+  EXPECT_EQ(k1->config.chunk_topk, 1);
+  EXPECT_EQ(k1->config.train_seq_len, 240);
+  EXPECT_TRUE(torch::equal(k1->named_parameters()["model.chunk_k_proj.weight"],
+                           model->named_parameters()["model.chunk_k_proj.weight"]));
+  // A key that shapes weights is refused, and nothing is written.
+  auto bad = run_drt("export --model " + dir + "/in --out " + dir + "/bad --set hidden_size=128");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("export: --set hidden_size: not a setting"), std::string::npos) << bad.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad"));
   std::filesystem::remove_all(dir);
 }
 

@@ -71,6 +71,13 @@ TEST(Grow, CommandWritesALoadableModelAndRefusesBadPlaces) {
   EXPECT_EQ(loaded->config.decoder_layers, (std::vector<int64_t>{1, 1, 2}));
   EXPECT_EQ(loaded->config.train_seq_len, 240);
   EXPECT_TRUE(std::filesystem::exists(dir + "/out/tokenizer.json"));
+  // Grown and given a wider window in one step (the recipe's last stage does both).
+  r = run_drt("grow --model " + dir + "/in --out " + dir + "/wide --add lower --set slide_window=" +
+              std::to_string(2 * c.block_size()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  DrtLM wide = load_model(dir + "/wide");
+  EXPECT_EQ(wide->config.decoder_layers, (std::vector<int64_t>{2, 1, 1}));
+  EXPECT_EQ(wide->config.slide_window, 2 * c.block_size());
   auto bad = run_drt("grow --model " + dir + "/in --out " + dir + "/bad --add group:2");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("group:2 is not a group of this model"), std::string::npos) << bad.output;

@@ -103,6 +103,36 @@ TEST(ModelConfig, BadConfigsNameTheKeyAndValue) {
   EXPECT_NE(config_error(j).find("'hidden_size' has value \"big\""), std::string::npos) << config_error(j);
 }
 
+// --set of export/grow/baseline: settings change, everything else stays; a shape-bearing key
+// or a bad value is refused by name.
+TEST(ModelConfig, WithSettingsChangesOnlySettings) {
+  const ModelConfig c = ModelConfig::from_json(tiny_json());
+  const ModelConfig s = c.with_settings("chunk_topk=1,slide_window=128,train_seq_len=16k");
+  EXPECT_EQ(s.chunk_topk, 1);
+  EXPECT_EQ(s.slide_window, 128);
+  EXPECT_EQ(s.train_seq_len, 16384);
+  auto rest = s.to_json(), before = c.to_json();
+  for (const char* key : {"chunk_topk", "slide_window", "train_seq_len"}) rest.erase(key), before.erase(key);
+  EXPECT_EQ(rest, before);
+  EXPECT_EQ(c.with_settings("slide_window=-1").slide_window, -1);  // full causal is a window too
+
+  auto error = [&](const std::string& spec) {
+    try {
+      c.with_settings(spec);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error("hidden_size=128").find("--set hidden_size: not a setting"), std::string::npos)
+      << error("hidden_size=128");
+  EXPECT_NE(error("chunk_topk=two").find("--set chunk_topk expects an integer, got 'two'"), std::string::npos)
+      << error("chunk_topk=two");
+  EXPECT_NE(error("chunk_topk").find("expects KEY=VALUE, got 'chunk_topk'"), std::string::npos);
+  EXPECT_NE(error("chunk_topk=0").find("chunk_topk must be positive, got 0"), std::string::npos) << error("chunk_topk=0");
+  EXPECT_NE(error("slide_window=8").find("slide_window 8 is smaller than a chunk"), std::string::npos);
+}
+
 TEST(ModelConfig, NotJsonNamesTheFile) {
   const std::string path = "/tmp/drt_bad_config.json";
   write_file_atomic(path, "{ hidden_size: ");
