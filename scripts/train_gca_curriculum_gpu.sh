@@ -53,12 +53,8 @@ copy_mix=mix:copy-letters=0.5,copy=0.2,passkey=0.3
 # chunk_topk K (ALiBi has no parameter that depends on the window, and top-k none at all,
 # so the weights carry over).
 with_window() {
-  rm -rf "$2" && mkdir -p "$2"
-  cp "$1/model.safetensors" "$1/tokenizer.json" "$2/"
-  sed -E -e "s/\"slide_window\": *-?[0-9]+/\"slide_window\": $3/" -e "s/\"chunk_topk\": *[0-9]+/\"chunk_topk\": $4/" \
-    "$1/config.json" > "$2/config.json"
-  grep -q "\"slide_window\": $3" "$2/config.json" && grep -q "\"chunk_topk\": $4" "$2/config.json" ||
-    { echo "could not set slide_window and chunk_topk in $2/config.json" >&2; exit 1; }
+  rm -rf "$2"
+  "${drt}" export --model "$1" --out "$2" --dtype F32 --set "slide_window=$3,chunk_topk=$4" > /dev/null
 }
 
 stage() {  # stage NAME START_MODEL TRAIN_FLAGS...

@@ -55,10 +55,8 @@ wait_all() { local rc=0 p; for p in "$@"; do wait "${p}" || rc=1; done; return "
 last_eval() { grep -o '"eval_loss":[0-9.]*' "$1/train_log.jsonl" | tail -1 | cut -d: -f2; }
 # with_topk SRC DST K: SRC's weights and config, chunk_topk K (top-k is a setting, not a weight)
 with_topk() {
-  rm -rf "$2" && mkdir -p "$2"
-  cp "$1/model.safetensors" "$1/tokenizer.json" "$2/"
-  sed -E "s/\"chunk_topk\": *[0-9]+/\"chunk_topk\": $3/" "$1/config.json" > "$2/config.json"
-  grep -q "\"chunk_topk\": $3" "$2/config.json" || { echo "could not set chunk_topk in $2/config.json" >&2; exit 1; }
+  rm -rf "$2"
+  "${drt}" export --model "$1" --out "$2" --dtype F32 --set "chunk_topk=$3" > /dev/null
 }
 
 window_config="${out}/tiny-passkey-window.json"
