@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The tiny passkey DRT and its sliding-window baseline from scratch on this 2-core CPU, in
-# about two hours (docs/results.md, "The recipe in two CPU hours"). Sessions 16 to 22 found
+# about 80 minutes (docs/results.md, "The recipe in 80 CPU minutes"). Sessions 16 to 22 found
 # each stage's ingredient over fourteen stages (22 GPU minutes, 5.3 CPU hours); this is
-# the same model, trained once through the stages that mattered, each stopped by a clock:
+# the same model, trained once through the stages that mattered (one thread per run; the
+# long stage peaks at about 9 GB of memory):
 #   aligned   configs/tiny-passkey.json (d = 64, S = 63, W = 64, one lower layer, k = 2),
 #             T = 252, needles 154-250 tokens back, the first 800 steps with needle and
 #             question at chunk starts (GCA learns to read a chunk there first); seed 3,
@@ -14,16 +15,18 @@
 #             the question's chunk), T = 189-504 on the KJV with its verse numbers and
 #             Debian's fortunes, half the needles inside the window, a fifth cut by a chunk
 #             boundary: the window learns to copy the needle retrieval cannot serve
+#   cool      the window stage's data for 500 steps more, the learning rate warmed to 3e-4
+#             and cooled to 1e-5 (it took the last cells of the grid from 90-95% to 100%)
 #   baseline  `drt baseline` of the window stage's start (the same layers, no retrieval),
-#             trained on the window stage's data and steps beside it
+#             trained on the window and cool stages' data and steps beside the DRT
 # The DRT is then read with k = 1 (a setting, not a weight) and both models are evaluated
 # with `drt eval passkey` at 1x to 1000x the longest training length (16128 tokens to 16M)
-# on Brown corpus text, which no stage trains on.
+# on Brown corpus text, which no stage trains on (about 10 minutes, both side by side).
 #   DRT_BUILD_DIR  build directory (default build)
 #   RUN_DIR        where models and results go (default runs/tiny-passkey-cpu)
-#   STEPS1 STEPS2 STEPS3
-#                  steps of each stage (default 3000, 300, 5200: about 6, 22 and 40 minutes
-#                  here, one thread each)
+#   STEPS1 STEPS2 STEPS3 STEPS4
+#                  steps of the four stages (default 3000, 300, 5200, 500: about 6, 26, 40 and 4
+#                  minutes here, one thread each)
 #   TRIALS         passkey trials per cell (default 20)
 #   EVAL=0         train only
 set -euo pipefail
@@ -58,17 +61,20 @@ echo "== long: k = 8, T = 2016-16128, needles anywhere"
 run long --model "${out}/long-start" --data "${runs}/kjv-bytes" --batch 16 --lr 3e-3 --min-lr 3e-3 \
   --seq-len 2016,4032,8064,16128 --needle-depths 0,1 --seed 5 --steps "${STEPS2:-300}"
 
-echo "== window: a second lower layer, W = 128, T = 189-504, near and split needles; the baseline beside it"
+echo "== window, cool: a second lower layer, W = 128, T = 189-504, near and split needles; the baseline beside it"
 "${drt}" grow --model "${out}/long" --out "${out}/window-start" --add lower --set slide_window=128 > /dev/null
 "${drt}" baseline --model "${out}/window-start" --out "${out}/baseline-start" > /dev/null
 stage3=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --lr 1e-3 --min-lr 1e-3 --seq-len 189,252,378,504
         --needle-depths 0,1 --near-needles 0.5 --split-needles 0.2 --seed 24 --steps "${STEPS3:-5200}")
-run window --model "${out}/window-start" "${stage3[@]}" &
+cool=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --lr 3e-4 --min-lr 1e-5 --warmup 50 --seq-len 189,252,378,504
+      --needle-depths 0,1 --near-needles 0.5 --split-needles 0.2 --seed 26 --steps "${STEPS4:-500}")
+{ run window --model "${out}/window-start" "${stage3[@]}" && run cool --model "${out}/window" "${cool[@]}"; } &
 a=$!
-run baseline --model "${out}/baseline-start" "${stage3[@]}" &
+{ run baseline-window --model "${out}/baseline-start" "${stage3[@]}" &&
+  run baseline --model "${out}/baseline-window" "${cool[@]}"; } &
 b=$!
 wait "${a}"; wait "${b}"
-"${drt}" export --model "${out}/window" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
+"${drt}" export --model "${out}/cool" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
 
 [ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline"; exit 0; }
 echo "== evaluation: 16128 tokens to 16M, five depths, ${TRIALS:-20} trials per cell"
