@@ -61,27 +61,36 @@ torch::Tensor answer_mask(int64_t B, int64_t S, int64_t N) {
 }
 
 // In eval mode (plain top-k): the loss on the answer, and how often the retrieval serving
-// the last chunk (made by chunk N-2) ranks first a chunk that holds the answer: the
-// needle chunk, or the chunk after it, whose lower-stack states saw the needle through
-// the window and so carry the digit into its chunk memory too.
+// the last chunk (made by chunk N-2) fetches a chunk that holds the answer (among its k
+// chunks, and ranked first): the needle chunk, or one of the `carry` chunks after it, whose
+// lower-stack states saw the needle through the window (W positions back: W / (S + 1)
+// chunks) and so carry the digit into their chunk memory too.
 struct EvalStats {
   double loss = 0;
-  double top1_hit = 0;
+  double topk_hit = 0;  // an answer chunk among the k retrieved: what GCA reads
+  double top1_hit = 0;  // ranked first
 };
 
-EvalStats evaluate(DrtLM& model, const ToyBatch& batch, int64_t S, int64_t N) {
+EvalStats evaluate(DrtLM& model, const ToyBatch& batch, int64_t S, int64_t N, int64_t carry) {
   torch::NoGradGuard ng;
   model->eval();
   auto out = model->forward(batch.tokens);
   const int64_t B = batch.tokens.size(0);
   EvalStats s;
   s.loss = lm_loss(out.logits, batch.tokens, answer_mask(B, S, N)).item<double>();
+  auto holds_answer = [&](int64_t chunk, int64_t b) {
+    return chunk >= batch.needle[b] && chunk <= batch.needle[b] + carry;
+  };
   for (const auto& r : out.retrievals)
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t first = r.indices[b][N - 2][0].item<int64_t>();
-      s.top1_hit += (first == batch.needle[b] || first == batch.needle[b] + 1) ? 1.0 : 0.0;
+      auto fetched = r.indices[b][N - 2];  // [k]
+      s.top1_hit += holds_answer(fetched[0].item<int64_t>(), b) ? 1.0 : 0.0;
+      bool any = false;
+      for (int64_t j = 0; j < fetched.size(0); ++j) any = any || holds_answer(fetched[j].item<int64_t>(), b);
+      s.topk_hit += any ? 1.0 : 0.0;
     }
   s.top1_hit /= static_cast<double>(B * out.retrievals.size());
+  s.topk_hit /= static_cast<double>(B * out.retrievals.size());
   model->train();
   return s;
 }
@@ -96,10 +105,11 @@ TEST(RetrieverLearns, TrainingMakesRetrievalFetchTheFarChunkThatHoldsTheAnswer) 
   const int64_t far_end = ((N - 1) * L - 2 * c.slide_window) / L;  // far needles: [0, far_end)
   ASSERT_GE(far_end, 2);
   const int64_t train_end = N - 3;  // the last two chunks are in the '?''s own window
+  const int64_t carry = c.slide_window / L;  // chunks after the needle whose states see it (one lower layer)
   auto gen = at::detail::createCPUGenerator(123);
   torch::Generator eval_gen = at::detail::createCPUGenerator(999);
   ToyBatch eval_batch = toy_batch(64, S, N, far_end, eval_gen);
-  const EvalStats before = evaluate(model, eval_batch, S, N);
+  const EvalStats before = evaluate(model, eval_batch, S, N, carry);
 
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.0));
   const auto mask = answer_mask(B, S, N);
@@ -113,11 +123,12 @@ TEST(RetrieverLearns, TrainingMakesRetrievalFetchTheFarChunkThatHoldsTheAnswer) 
     loss.backward();
     opt.step();
   }
-  const EvalStats after = evaluate(model, eval_batch, S, N);
+  const EvalStats after = evaluate(model, eval_batch, S, N, carry);
   RecordProperty("answer_loss_after", std::to_string(after.loss));
   RecordProperty("top1_hit_after", std::to_string(after.top1_hit));
-  std::cout << "far needles: answer loss " << before.loss << " -> " << after.loss << " (guessing: log 10 = 2.30); retrieval ranks "
-            << "the answer's chunk first " << before.top1_hit << " -> " << after.top1_hit << "\n";
+  std::cout << "far needles: answer loss " << before.loss << " -> " << after.loss << " (guessing: log 10 = 2.30); retrieval "
+            << "fetches the answer's chunk " << before.topk_hit << " -> " << after.topk_hit << " (ranks it first "
+            << before.top1_hit << " -> " << after.top1_hit << ")\n";
   EXPECT_LT(after.loss, 0.5);
   EXPECT_GT(after.top1_hit, 0.75);
   EXPECT_GT(after.top1_hit, before.top1_hit + 0.4);
