@@ -64,10 +64,10 @@ run long --model "${out}/long-start" --data "${runs}/kjv-bytes" --batch 16 --lr 
 echo "== window, cool: a second lower layer, W = 128, T = 189-504, near and split needles; the baseline beside it"
 "${drt}" grow --model "${out}/long" --out "${out}/window-start" --add lower --set slide_window=128 > /dev/null
 "${drt}" baseline --model "${out}/window-start" --out "${out}/baseline-start" > /dev/null
-stage3=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --lr 1e-3 --min-lr 1e-3 --seq-len 189,252,378,504
-        --needle-depths 0,1 --near-needles 0.5 --split-needles 0.2 --seed 24 --steps "${STEPS3:-5200}")
-cool=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --lr 3e-4 --min-lr 1e-5 --warmup 50 --seq-len 189,252,378,504
-      --needle-depths 0,1 --near-needles 0.5 --split-needles 0.2 --seed 26 --steps "${STEPS4:-500}")
+short=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --seq-len 189,252,378,504 --needle-depths 0,1
+       --near-needles 0.5 --split-needles 0.2)  # the window and cool stages' samples
+stage3=("${short[@]}" --lr 1e-3 --min-lr 1e-3 --seed 24 --steps "${STEPS3:-5200}")
+cool=("${short[@]}" --lr 3e-4 --min-lr 1e-5 --warmup 50 --seed 26 --steps "${STEPS4:-500}")
 { run window --model "${out}/window-start" "${stage3[@]}" && run cool --model "${out}/window" "${cool[@]}"; } &
 a=$!
 { run baseline-window --model "${out}/baseline-start" "${stage3[@]}" &&
