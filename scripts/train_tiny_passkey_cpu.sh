@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The tiny passkey DRT and its sliding-window baseline from scratch on this 2-core CPU, in
-# about 80 minutes (docs/results.md, "The recipe in 80 CPU minutes"). Sessions 16 to 22 found
-# each stage's ingredient over fourteen stages (22 GPU minutes, 5.3 CPU hours); this is
-# the same model, trained once through the stages that mattered (one thread per run; the
-# long stage peaks at about 9 GB of memory):
+# The small DRT shipped in models/drt-small and its sliding-window baseline, from scratch on
+# this 2-core CPU in about two hours (docs/results.md, "The recipe in 80 CPU minutes" and "The
+# recipe's language stages"). Sessions 16 to 22 found each stage's ingredient over fourteen
+# stages (22 GPU minutes, 5.3 CPU hours); this is the same model, trained once through the
+# stages that mattered (one thread per run; the long stages peak at about 9 GB of memory):
 #   aligned   configs/tiny-passkey.json (d = 64, S = 63, W = 64, one lower layer, k = 2),
 #             T = 252, needles 154-250 tokens back, the first 800 steps with needle and
 #             question at chunk starts (GCA learns to read a chunk there first); seed 3,
@@ -17,16 +17,29 @@
 #             boundary: the window learns to copy the needle retrieval cannot serve
 #   cool      the window stage's data for 500 steps more, the learning rate warmed to 3e-4
 #             and cooled to 1e-5 (it took the last cells of the grid from 90-95% to 100%)
+#   lm        half the samples language modelling (every byte a target), half the window
+#             stage's passkeys, k = 2 (so that the retriever gets a gradient), the learning
+#             rate warmed to 1e-3 and cooled to 1e-5: the model becomes a language model
+#   long-lm   the same mixture at T = 2016-16128 with k = 8 for 100 steps: language
+#             modelling on short samples moved what the retriever ranks on (it lost the
+#             needle's chunk at 4M and 16M tokens), and only long samples retrain that
+#   lm-cool   lm's data again, the learning rate warmed to 3e-4 and cooled to 1e-5 (after
+#             long-lm's steps at 1e-3 the copy is sloppy: one digit wrong in 15% of reads)
 #   baseline  `drt baseline` of the window stage's start (the same layers, no retrieval),
-#             trained on the window and cool stages' data and steps beside the DRT
+#             trained on every later stage's data and steps beside the DRT
 # The DRT is then read with k = 1 (a setting, not a weight) and both models are evaluated
 # with `drt eval passkey` at 1x to 1000x the longest training length (16128 tokens to 16M)
-# on Brown corpus text, which no stage trains on (about 10 minutes, both side by side).
+# on Brown corpus text, which no stage trains on, and with `drt eval ppl` on the Brown
+# corpus as 499 documents and on the KJV + fortunes held-out documents, the DRT also with
+# its GCA taken out (`drt baseline` of it: what retrieval adds to its language modelling);
+# about 15 minutes, two runs side by side.
+# A stage that finished is not run again (RUN_DIR/NAME.done), and one that was stopped
+# resumes from its last checkpoint: run the script again after an interruption.
 #   DRT_BUILD_DIR  build directory (default build)
 #   RUN_DIR        where models and results go (default runs/tiny-passkey-cpu)
-#   STEPS1 STEPS2 STEPS3 STEPS4
-#                  steps of the four stages (default 3000, 300, 5200, 500: about 6, 26, 40 and 4
-#                  minutes here, one thread each)
+#   STEPS1 ... STEPS7
+#                  steps of the seven stages (default 3000, 300, 5200, 500, 3000, 100, 600:
+#                  about 6, 26, 40, 4, 24, 12 and 5 minutes here, one thread each)
 #   TRIALS         passkey trials per cell (default 20)
 #   EVAL=0         train only
 set -euo pipefail
@@ -46,8 +59,10 @@ common=(--task passkey --weight-decay 0 --clip 0 --warmup 0 --eval-every 100 --s
 run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/NAME.log
   local name=$1; shift
   local start=${SECONDS}
-  "${drt}" train --out "${out}/${name}" "${common[@]}" "$@" > "${out}/${name}.log" 2>&1 ||
+  [ -f "${out}/${name}.done" ] && { echo "${name}: done before, not run again"; return 0; }
+  "${drt}" train --out "${out}/${name}" "${common[@]}" "$@" >> "${out}/${name}.log" 2>&1 ||
     { echo "${name} failed:"; tail -n 20 "${out}/${name}.log"; return 1; }
+  touch "${out}/${name}.done"
   echo "${name}: $(grep -o '"eval_loss":[0-9.]*' "${out}/${name}/train_log.jsonl" | tail -1)," \
     "$(grep -c '"step"' "${out}/${name}/train_log.jsonl") steps, $(( (SECONDS - start) / 60 )) min"
 }
@@ -74,10 +89,40 @@ a=$!
   run baseline --model "${out}/baseline-window" "${cool[@]}"; } &
 b=$!
 wait "${a}"; wait "${b}"
-"${drt}" export --model "${out}/cool" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
 
-[ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline"; exit 0; }
-echo "== evaluation: 16128 tokens to 16M, five depths, ${TRIALS:-20} trials per cell"
+echo "== lm: half language modelling, half passkeys, k = 2; the baseline beside it (stages 5-7: STEPS5-7)"
+"${drt}" export --model "${out}/cool" --out "${out}/lm-start" --dtype F32 --set chunk_topk=2 > /dev/null
+lm=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-5 --warmup 50 --seed 25
+    --eval-every 500 --steps "${STEPS5:-3000}")
+run lm --model "${out}/lm-start" "${lm[@]}" &
+a=$!
+run baseline-lm --model "${out}/baseline" "${lm[@]}" &
+b=$!
+wait "${a}"; wait "${b}"
+
+echo "== long-lm: the lm stage's mixture at T = 2016-16128 with k = 8; the baseline beside it"
+"${drt}" export --model "${out}/lm" --out "${out}/long-lm-start" --dtype F32 --set chunk_topk=8 > /dev/null
+long_lm=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
+         --split-needles 0.2 --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-3 --seed 33
+         --eval-every 50 --save-every 50 --steps "${STEPS6:-100}")
+run long-lm --model "${out}/long-lm-start" "${long_lm[@]}" &
+a=$!
+run baseline-long-lm --model "${out}/baseline-lm" "${long_lm[@]}" &
+b=$!
+wait "${a}"; wait "${b}"
+
+echo "== lm-cool: the lm stage's data, the learning rate warmed to 3e-4 and cooled to 1e-5; the baseline beside it"
+lm_cool=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 3e-4 --min-lr 1e-5 --warmup 50 --seed 34
+         --steps "${STEPS7:-600}")
+run lm-cool --model "${out}/long-lm" "${lm_cool[@]}" &
+a=$!
+run baseline-lm-cool --model "${out}/baseline-long-lm" "${lm_cool[@]}" &
+b=$!
+wait "${a}"; wait "${b}"
+"${drt}" export --model "${out}/lm-cool" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
+
+[ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-lm-cool"; exit 0; }
+echo "== passkeys: 16128 tokens to 16M, five depths, ${TRIALS:-20} trials per cell"
 evaluate() {  # evaluate MODEL_DIR NAME
   DRT_THREADS=1 "${drt}" eval passkey --model "$1" --haystack brown \
     --lengths 16128,64512,258048,1032192,4128768,16128000 --depths 5 --trials "${TRIALS:-20}" \
@@ -86,9 +131,30 @@ evaluate() {  # evaluate MODEL_DIR NAME
 }
 evaluate "${out}/drt" drt &
 a=$!
-evaluate "${out}/baseline" baseline &
+evaluate "${out}/baseline-lm-cool" baseline &
 b=$!
 wait "${a}"; wait "${b}"
 "${drt}" eval plot --inputs "${out}/passkey-drt.json,${out}/passkey-baseline.json" --labels drt,baseline \
   --metric accuracy --out "${out}/passkey-length.png"
-echo "done: ${out} (passkey-drt.json, passkey-baseline.json, passkey-length.png)"
+
+echo "== perplexity by position: Brown as 499 documents, the KJV + fortunes held-out documents"
+[ -f "${runs}/brown-docs-bytes/manifest.json" ] ||
+  "${drt}" prepare --input brown --tokenizer bytes --valid-fraction 0.998 --out "${runs}/brown-docs-bytes" --quiet
+"${drt}" baseline --model "${out}/lm-cool" --out "${out}/drt-without-gca" > /dev/null
+perplexity() {  # perplexity NAME: the model RUN_DIR/NAME on both texts
+  for text in brown-docs kjv-fortunes; do
+    DRT_THREADS=1 "${drt}" eval ppl --model "${out}/$1" --data "${runs}/${text}-bytes" --first-bucket 128 \
+      --quiet --json "${out}/ppl-${text}-$1.json"
+  done
+}
+perplexity lm-cool &  # the DRT read with the k it trained with
+a=$!
+perplexity baseline-lm-cool &
+b=$!
+wait "${a}"; wait "${b}"
+perplexity drt-without-gca
+for text in brown-docs kjv-fortunes; do
+  "${drt}" eval plot --inputs "${out}/ppl-${text}-lm-cool.json,${out}/ppl-${text}-baseline-lm-cool.json,${out}/ppl-${text}-drt-without-gca.json" \
+    --labels "drt,baseline,drt without GCA" --out "${out}/ppl-${text}.png"
+done
+echo "done: ${out} (passkey-{drt,baseline}.json, ppl-*.json and the plots)"
