@@ -5,7 +5,7 @@
 #   drt-ft     runs/drt-small-ft-bf16       DRT after phase 2 (passkey fine-tune)
 #   window-ft  runs/window-small-ft-bf16    the baseline after phase 2
 # and the two scripts/train_small_gpu.sh makes, where they exist:
-#   drt-gpu    models/drt-small             DRT, 77M tokens on a GPU (shipped)
+#   drt-gpu    models/drt-small-lm          DRT, 77M tokens on a GPU (shipped)
 #   window-gpu runs/gpu/window-small-bf16   its baseline
 # Passkey accuracy at 1x .. 1000x the training length (T_train = 1008 tokens), 6 depths x
 # 20 trials per length, on a haystack no model saw in training (the Brown corpus); streaming
@@ -21,7 +21,7 @@ depths=0,0.2,0.4,0.6,0.8,1
 trials="${DRT_EVAL_TRIALS:-20}"
 declare -A dirs=([drt-lm]="${repo}/runs/drt-small-bf16" [window-lm]="${repo}/runs/window-small-bf16"
                  [drt-ft]="${repo}/runs/drt-small-ft-bf16" [window-ft]="${repo}/runs/window-small-ft-bf16"
-                 [drt-gpu]="${repo}/models/drt-small" [window-gpu]="${repo}/runs/gpu/window-small-bf16")
+                 [drt-gpu]="${repo}/models/drt-small-lm" [window-gpu]="${repo}/runs/gpu/window-small-bf16")
 for m in drt-lm window-lm drt-ft window-ft drt-gpu window-gpu; do
   if [ ! -f "${dirs[$m]}/model.safetensors" ]; then echo "skipping ${m}: no ${dirs[$m]}"; continue; fi
   "${drt}" eval passkey --model "${dirs[$m]}" --haystack brown --lengths "${lengths}" --depths "${depths}" \

@@ -12,7 +12,7 @@
 # Session 13 ran it (H200, ~8 minutes, stages stopped by TIME1/TIME2): both models then copy
 # inside their window at T = 1008 and neither beyond it, and no model learned the passkey's
 # digits; scripts/train_gca_curriculum_gpu.sh continues from its stage 1 for the DRT.
-# Both models run side by side. The DRT starts from models/drt-small (77M tokens of language
+# Both models run side by side. The DRT starts from models/drt-small-lm (77M tokens of language
 # modelling); the window baseline from WINDOW_FROM (default runs/gpu/window-small-bf16,
 # made by scripts/train_small_gpu.sh), or from configs/small-window.json if that is absent.
 #
@@ -30,7 +30,7 @@ data="${DATA:-${repo}/runs/kjv-bytes}"
 out="${RUN_DIR:-${repo}/runs/curriculum}"
 window_from="${WINDOW_FROM:-${repo}/runs/gpu/window-small-bf16}"
 mkdir -p "${out}"
-drt_start=(--model "${repo}/models/drt-small")
+drt_start=(--model "${repo}/models/drt-small-lm")
 window_start=(--config "${repo}/configs/small-window.json")
 [ -f "${window_from}/model.safetensors" ] && window_start=(--model "${window_from}")
 common=(--data "${data}" --device "${DEVICE:-cuda}" --seed 0 --save-every 100 --threads 2 --quiet)

@@ -10,7 +10,7 @@
 #      answer tokens weigh ~1/200 of a language-modelling sample's 1008, and phase 1
 #      taught the answer almost nothing (docs/results.md).
 # All four models are exported with BF16 weights (scripts/eval_small.sh evaluates them).
-# The shipped models/drt-small comes from scripts/train_small_gpu.sh (30x the tokens).
+# The shipped models/drt-small-lm comes from scripts/train_small_gpu.sh (30x the tokens).
 # Each phase runs both models side by side, one thread each (~1 hour for phase 1, ~25 minutes for phase 2 here).
 #   DRT_BUILD_DIR  build directory (default build)
 set -euo pipefail

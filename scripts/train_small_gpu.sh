@@ -5,12 +5,12 @@
 # T_train = 1008 tokens, with a larger batch than the CPU recipe affords. Both models are
 # exported with BF16 weights for `drt eval` (which runs on the CPU).
 #
-# The shipped models/drt-small was made on an H200 in two runs of this script: a 1200-step
+# The shipped models/drt-small-lm was made on an H200 in two runs of this script: a 1200-step
 # schedule (39M tokens), then the same runs resumed under a 2400-step schedule (77M tokens;
 # the learning rate rises back to ~1.2e-3 at the switch and decays again):
 #   STEPS=1200 bash scripts/train_small_gpu.sh
 #   STEPS=2400 TIME_LIMIT=290 bash scripts/train_small_gpu.sh   # the DRT stopped at step 2392
-#   cp -r runs/gpu/drt-small-bf16/. models/drt-small/
+#   cp -r runs/gpu/drt-small-bf16/. models/drt-small-lm/
 #
 #   DRT_BUILD_DIR  build directory holding a CUDA drt (default build-cuda; scripts/cuda_check.sh)
 #   DATA           prepared corpus (default runs/kjv-bytes, made by scripts/train_small.sh)
