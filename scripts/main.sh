@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up and build drt, then ask the trained DRT shipped in
-# models/drt-tiny-passkey (a 0.20M-parameter DRT trained for passkeys, and last for language
-# modelling too, on the King James Bible and Debian's fortune files at up to 16K tokens;
-# models/drt-tiny-passkey/README.md and docs/results.md say how) for a
+# The main job: set up and build drt, then ask the trained DRT shipped in models/drt-small
+# (a 0.20M-parameter DRT trained for passkeys, and last for language modelling too, on the
+# King James Bible and Debian's fortune files at up to 16K tokens, from scratch on a 2-core
+# CPU by scripts/train_tiny_passkey_cpu.sh; models/drt-small/README.md says how) for a
 # passkey hidden deep in a long haystack of text it never saw (the Brown corpus). It prints
 # the passkey, the model's answer and whether it is right, the chunk that retrieval fetched
 # for the question (the needle's, when it works), tokens/s, and the peak memory, with the
@@ -12,8 +12,9 @@
 #   DRT_MAIN_LENGTH  haystack length in tokens (default 512k)
 #   DRT_MAIN_DEPTH   where the needle sits, 0 = first token, 1 = just before the question; a
 #                    list asks once per depth (default 0.1,0.3,0.5,0.7,0.9,1.0)
-#   DRT_MAIN_MODEL   model directory (default models/drt-tiny-passkey; models/drt-small is the
-#                    language model, which has not learned the passkey)
+#   DRT_MAIN_MODEL   model directory (default models/drt-small; models/drt-tiny-passkey is the
+#                    same shape made over fourteen stages, models/drt-small-lm a 6.35M
+#                    language model that has not learned the passkey)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${repo}/scripts/setup.sh"
@@ -22,7 +23,7 @@ runs="${repo}/runs"
 mkdir -p "${runs}"
 
 echo
-model="${DRT_MAIN_MODEL:-${repo}/models/drt-tiny-passkey}"
+model="${DRT_MAIN_MODEL:-${repo}/models/drt-small}"
 echo "== a passkey in ${DRT_MAIN_LENGTH:-512k} tokens of unseen text, read by ${model#"${repo}/"} =="
 "${drt}" eval passkey --model "${model}" --haystack brown \
   --lengths "${DRT_MAIN_LENGTH:-512k}" --depths "${DRT_MAIN_DEPTH:-0.1,0.3,0.5,0.7,0.9,1.0}" --trials 1 --seed 1 \
@@ -31,4 +32,4 @@ echo "== a passkey in ${DRT_MAIN_LENGTH:-512k} tokens of unseen text, read by ${
 rm -f "${runs}/main-passkey.mem"
 echo
 echo "Full evaluations (1x to 1000x the training length, the sliding-window baseline, perplexity):"
-echo "docs/results.md, scripts/train_tiny_passkey_gpu.sh (this model) and scripts/eval_small.sh (models/drt-small)."
+echo "docs/results.md, scripts/train_tiny_passkey_cpu.sh (this model, from scratch) and scripts/eval_small.sh (models/drt-small-lm)."
