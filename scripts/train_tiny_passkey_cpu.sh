@@ -41,6 +41,8 @@
 #                  steps of the seven stages (default 3000, 300, 5200, 500, 3000, 100, 600:
 #                  about 6, 26, 40, 4, 24, 12 and 5 minutes here, one thread each)
 #   TRIALS         passkey trials per cell (default 20)
+#   LENGTHS        passkey haystack lengths in tokens (default 16128,64512,258048,1032192,
+#                  4128768,16128000: 1x to 1000x the longest training sample)
 #   EVAL=0         train only
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +67,15 @@ run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/N
   touch "${out}/${name}.done"
   echo "${name}: $(grep -o '"eval_loss":[0-9.]*' "${out}/${name}/train_log.jsonl" | tail -1)," \
     "$(grep -c '"step"' "${out}/${name}/train_log.jsonl") steps, $(( (SECONDS - start) / 60 )) min"
+}
+
+beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and the baseline's, side by side
+  local name=$1 from=$2 baseline_from=$3; shift 3
+  run "${name}" --model "${from}" "$@" &
+  local a=$!
+  run "baseline-${name}" --model "${baseline_from}" "$@" &
+  local b=$!
+  wait "${a}"; wait "${b}"
 }
 
 echo "== aligned: T = 252, needles beyond the windows, the first 800 steps at chunk starts"
@@ -94,38 +105,26 @@ echo "== lm: half language modelling, half passkeys, k = 2; the baseline beside 
 "${drt}" export --model "${out}/cool" --out "${out}/lm-start" --dtype F32 --set chunk_topk=2 > /dev/null
 lm=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-5 --warmup 50 --seed 25
     --eval-every 500 --steps "${STEPS5:-3000}")
-run lm --model "${out}/lm-start" "${lm[@]}" &
-a=$!
-run baseline-lm --model "${out}/baseline" "${lm[@]}" &
-b=$!
-wait "${a}"; wait "${b}"
+beside lm "${out}/lm-start" "${out}/baseline" "${lm[@]}"
 
 echo "== long-lm: the lm stage's mixture at T = 2016-16128 with k = 8; the baseline beside it"
 "${drt}" export --model "${out}/lm" --out "${out}/long-lm-start" --dtype F32 --set chunk_topk=8 > /dev/null
 long_lm=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
          --split-needles 0.2 --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-3 --seed 33
          --eval-every 50 --save-every 50 --steps "${STEPS6:-100}")
-run long-lm --model "${out}/long-lm-start" "${long_lm[@]}" &
-a=$!
-run baseline-long-lm --model "${out}/baseline-lm" "${long_lm[@]}" &
-b=$!
-wait "${a}"; wait "${b}"
+beside long-lm "${out}/long-lm-start" "${out}/baseline-lm" "${long_lm[@]}"
 
 echo "== lm-cool: the lm stage's data, the learning rate warmed to 3e-4 and cooled to 1e-5; the baseline beside it"
 lm_cool=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 3e-4 --min-lr 1e-5 --warmup 50 --seed 34
          --steps "${STEPS7:-600}")
-run lm-cool --model "${out}/long-lm" "${lm_cool[@]}" &
-a=$!
-run baseline-lm-cool --model "${out}/baseline-long-lm" "${lm_cool[@]}" &
-b=$!
-wait "${a}"; wait "${b}"
+beside lm-cool "${out}/long-lm" "${out}/baseline-long-lm" "${lm_cool[@]}"
 "${drt}" export --model "${out}/lm-cool" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
 
 [ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-lm-cool"; exit 0; }
-echo "== passkeys: 16128 tokens to 16M, five depths, ${TRIALS:-20} trials per cell"
+echo "== passkeys: ${LENGTHS:-16128 to 16M} tokens, five depths, ${TRIALS:-20} trials per cell"
 evaluate() {  # evaluate MODEL_DIR NAME
   DRT_THREADS=1 "${drt}" eval passkey --model "$1" --haystack brown \
-    --lengths 16128,64512,258048,1032192,4128768,16128000 --depths 5 --trials "${TRIALS:-20}" \
+    --lengths "${LENGTHS:-16128,64512,258048,1032192,4128768,16128000}" --depths 5 --trials "${TRIALS:-20}" \
     --memory-dtype bf16 --memory "disk:${out}/$2.mem" --quiet --json "${out}/passkey-$2.json"
   rm -f "${out}/$2.mem"
 }
