@@ -30,12 +30,6 @@ void check_out_is_not_model(const std::string& command, const std::string& in, c
             " is the model directory itself");
 }
 
-int64_t count_parameters(DrtLM& model) {
-  int64_t n = 0;
-  for (const auto& p : model->parameters()) n += p.numel();
-  return n;
-}
-
 // --set of the model-directory copies: settings that change no weight, applied to the copy.
 const char* const kSetHelp =
     "settings to change in the copy's config.json: chunk_topk, slide_window, train_seq_len (e.g. chunk_topk=1; "

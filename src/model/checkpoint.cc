@@ -77,4 +77,10 @@ DrtLM load_model(const std::string& dir) {
   return model;
 }
 
+int64_t count_parameters(DrtLM& model) {
+  int64_t n = 0;
+  for (const auto& p : model->parameters()) n += p.numel();
+  return n;
+}
+
 }  // namespace drt

@@ -24,4 +24,7 @@ DrtLM load_model(const std::string& dir);
 // error messages.
 void load_state_dict(DrtLM& model, const std::map<std::string, at::Tensor>& tensors, const std::string& source);
 
+// The number of weights in the model (what a model directory's README counts).
+int64_t count_parameters(DrtLM& model);
+
 }  // namespace drt

@@ -70,9 +70,7 @@ TEST(ShippedModels, TheLanguageModelLoadsAsDocumented) {
   EXPECT_EQ(c.chunk_topk, 8);
   ASSERT_TRUE(c.train_seq_len.has_value());
   EXPECT_EQ(*c.train_seq_len, 1008);
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
-  EXPECT_NEAR(static_cast<double>(parameters), 6.35e6, 0.005e6) << "docs say 6.35M";
+  EXPECT_NEAR(static_cast<double>(count_parameters(model)), 6.35e6, 0.005e6) << "docs say 6.35M";
 }
 
 }  // namespace
