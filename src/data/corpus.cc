@@ -1,7 +1,5 @@
 #include "data/corpus.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -13,6 +11,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "data/rng.h"
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
@@ -237,30 +236,6 @@ std::string index_bytes(const std::vector<int64_t>& starts) {
   return out;
 }
 
-class Progress {
- public:
-  Progress(bool enabled, size_t total_bytes)
-      : enabled_(enabled && total_bytes >= (1u << 20)), tty_(::isatty(2)), total_(total_bytes),
-        start_(std::chrono::steady_clock::now()), last_(start_) {}
-
-  void update(size_t bytes_done, int64_t tokens, bool final = false) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (!final && (!tty_ || now - last_ < std::chrono::milliseconds(500))) return;
-    last_ = now;
-    const double seconds = std::max(1e-9, std::chrono::duration<double>(now - start_).count());
-    const double mb = 1.0 / (1 << 20);
-    char line[160];
-    std::snprintf(line, sizeof line, "prepare: tokenized %.1f/%.1f MB, %lld tokens, %.1f MB/s", bytes_done * mb,
-                  total_ * mb, static_cast<long long>(tokens), bytes_done * mb / seconds);
-    std::cerr << (tty_ ? "\r" : "") << line << (final || !tty_ ? "\n" : "") << std::flush;
-  }
-
- private:
-  bool enabled_, tty_;
-  size_t total_;
-  std::chrono::steady_clock::time_point start_, last_;
-};
 
 }  // namespace
 
@@ -311,9 +286,19 @@ CorpusManifest prepare_corpus(const PrepareOptions& options) {
     std::vector<int64_t> starts{0};
   };
   Split train, valid;
-  Progress progress(options.progress, total_bytes);
+  // The one progress line of every long job (core/progress.h), in KB, for inputs of 1 MB or more.
+  Progress progress("prepare: tokenized", static_cast<int64_t>(total_bytes >> 10), 0, "KB",
+                    !options.progress || total_bytes < (1u << 20));
+  const auto t0 = std::chrono::steady_clock::now();
   size_t bytes_done = 0;
   int64_t tokens_done = 0;
+  const auto report = [&] {
+    const double seconds = std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    char status[64];
+    std::snprintf(status, sizeof status, "%lld tokens, %.1f MB/s", static_cast<long long>(tokens_done),
+                  bytes_done / seconds / (1 << 20));
+    progress.update(static_cast<int64_t>(bytes_done >> 10), status);
+  };
   for (size_t d = 0; d < docs.size(); ++d) {
     std::vector<int64_t> ids = tokenizer->encode(docs[d].text);
     ids.push_back(m.separator_id);
@@ -322,9 +307,9 @@ CorpusManifest prepare_corpus(const PrepareOptions& options) {
     split.starts.push_back(split.starts.back() + static_cast<int64_t>(ids.size()));
     bytes_done += docs[d].text.size();
     tokens_done += static_cast<int64_t>(ids.size());
-    progress.update(bytes_done, tokens_done);
+    report();
   }
-  progress.update(bytes_done, tokens_done, /*final=*/true);
+  progress.finish();
 
   const std::string& dir = options.out_dir;
   make_directories(dir);
