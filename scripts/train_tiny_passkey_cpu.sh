@@ -57,7 +57,9 @@ mkdir -p "${out}"
 export OMP_WAIT_POLICY=passive  # two jobs on two cores: libgomp must yield, not spin
 
 # AdamW at a constant rate, no weight decay, no clipping (the copy probe's optimizer).
-common=(--task passkey --weight-decay 0 --clip 0 --warmup 0 --eval-every 100 --save-every 100 --threads 1 --quiet)
+# No --quiet: each stage's log gets drt train's progress line (step, loss, elapsed, ETA) every
+# few seconds, so `tail -f RUN_DIR/NAME.log` follows a stage.
+common=(--task passkey --weight-decay 0 --clip 0 --warmup 0 --eval-every 100 --save-every 100 --threads 1)
 run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/NAME.log
   local name=$1; shift
   local start=${SECONDS}
@@ -69,6 +71,12 @@ run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/N
     "$(grep -c '"step"' "${out}/${name}/train_log.jsonl") steps, $(( (SECONDS - start) / 60 )) min"
 }
 
+stage() {  # stage TEXT: a stage's header, with the time since the script started
+  printf '== [%dh%02dm] %s\n' $((SECONDS / 3600)) $((SECONDS % 3600 / 60)) "$*"
+}
+echo "seven stages, about 2 hours of training here and 15 minutes of evaluation, into ${out}"
+echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
+
 beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and the baseline's, side by side
   local name=$1 from=$2 baseline_from=$3; shift 3
   run "${name}" --model "${from}" "$@" &
@@ -78,16 +86,16 @@ beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and
   wait "${a}"; wait "${b}"
 }
 
-echo "== aligned: T = 252, needles beyond the windows, the first 800 steps at chunk starts"
+stage "aligned: T = 252, needles beyond the windows, the first 800 steps at chunk starts"
 run aligned --config "${repo}/configs/tiny-passkey.json" --data "${runs}/kjv-bytes" --batch 16 --lr 3e-3 \
   --min-lr 3e-3 --seq-len 252 --needle-depths 0,0.25 --aligned-steps 800 --seed 3 --steps "${STEPS1:-3000}"
 
-echo "== long: k = 8, T = 2016-16128, needles anywhere"
+stage "long: k = 8, T = 2016-16128, needles anywhere"
 "${drt}" export --model "${out}/aligned" --out "${out}/long-start" --dtype F32 --set chunk_topk=8 > /dev/null
 run long --model "${out}/long-start" --data "${runs}/kjv-bytes" --batch 16 --lr 3e-3 --min-lr 3e-3 \
   --seq-len 2016,4032,8064,16128 --needle-depths 0,1 --seed 5 --steps "${STEPS2:-300}"
 
-echo "== window, cool: a second lower layer, W = 128, T = 189-504, near and split needles; the baseline beside it"
+stage "window, cool: a second lower layer, W = 128, T = 189-504, near and split needles; the baseline beside it"
 "${drt}" grow --model "${out}/long" --out "${out}/window-start" --add lower --set slide_window=128 > /dev/null
 "${drt}" baseline --model "${out}/window-start" --out "${out}/baseline-start" > /dev/null
 short=(--data "${runs}/kjv-fortunes-bytes" --batch 32 --seq-len 189,252,378,504 --needle-depths 0,1
@@ -101,27 +109,27 @@ a=$!
 b=$!
 wait "${a}"; wait "${b}"
 
-echo "== lm: half language modelling, half passkeys, k = 2; the baseline beside it (stages 5-7: STEPS5-7)"
+stage "lm: half language modelling, half passkeys, k = 2; the baseline beside it (stages 5-7: STEPS5-7)"
 "${drt}" export --model "${out}/cool" --out "${out}/lm-start" --dtype F32 --set chunk_topk=2 > /dev/null
 lm=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-5 --warmup 50 --seed 25
     --eval-every 500 --steps "${STEPS5:-3000}")
 beside lm "${out}/lm-start" "${out}/baseline" "${lm[@]}"
 
-echo "== long-lm: the lm stage's mixture at T = 2016-16128 with k = 8; the baseline beside it"
+stage "long-lm: the lm stage's mixture at T = 2016-16128 with k = 8; the baseline beside it"
 "${drt}" export --model "${out}/lm" --out "${out}/long-lm-start" --dtype F32 --set chunk_topk=8 > /dev/null
 long_lm=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
          --split-needles 0.2 --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-3 --seed 33
          --eval-every 50 --save-every 50 --steps "${STEPS6:-100}")
 beside long-lm "${out}/long-lm-start" "${out}/baseline-lm" "${long_lm[@]}"
 
-echo "== lm-cool: the lm stage's data, the learning rate warmed to 3e-4 and cooled to 1e-5; the baseline beside it"
+stage "lm-cool: the lm stage's data, the learning rate warmed to 3e-4 and cooled to 1e-5; the baseline beside it"
 lm_cool=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 3e-4 --min-lr 1e-5 --warmup 50 --seed 34
          --steps "${STEPS7:-600}")
 beside lm-cool "${out}/long-lm" "${out}/baseline-long-lm" "${lm_cool[@]}"
 "${drt}" export --model "${out}/lm-cool" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
 
 [ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-lm-cool"; exit 0; }
-echo "== passkeys: ${LENGTHS:-16128 to 16M} tokens, five depths, ${TRIALS:-20} trials per cell"
+stage "passkeys: ${LENGTHS:-16128 to 16M} tokens, five depths, ${TRIALS:-20} trials per cell"
 evaluate() {  # evaluate MODEL_DIR NAME
   DRT_THREADS=1 "${drt}" eval passkey --model "$1" --haystack brown \
     --lengths "${LENGTHS:-16128,64512,258048,1032192,4128768,16128000}" --depths 5 --trials "${TRIALS:-20}" \
@@ -136,7 +144,7 @@ wait "${a}"; wait "${b}"
 "${drt}" eval plot --inputs "${out}/passkey-drt.json,${out}/passkey-baseline.json" --labels drt,baseline \
   --metric accuracy --out "${out}/passkey-length.png"
 
-echo "== perplexity by position: Brown as 499 documents, the KJV + fortunes held-out documents"
+stage "perplexity by position: Brown as 499 documents, the KJV + fortunes held-out documents"
 [ -f "${runs}/brown-docs-bytes/manifest.json" ] ||
   "${drt}" prepare --input brown --tokenizer bytes --valid-fraction 0.998 --out "${runs}/brown-docs-bytes" --quiet
 "${drt}" baseline --model "${out}/lm-cool" --out "${out}/drt-without-gca" > /dev/null
