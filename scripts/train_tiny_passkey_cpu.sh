@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The small DRT shipped in models/drt-small and its sliding-window baseline, from scratch on
-# this 2-core CPU in about two hours (docs/results.md, "The recipe in 80 CPU minutes" and "The
-# recipe's language stages"). Sessions 16 to 22 found each stage's ingredient over fourteen
+# this 2-core CPU in about two hours (docs/results.md, "The recipe in 80 CPU minutes", "The
+# recipe's language stages" and "The recipe in one go": a rerun gives the same losses bit for
+# bit with one thread per run, and its window copy at depth 1 is the grid's fragile cell).
+# Sessions 16 to 22 found each stage's ingredient over fourteen
 # stages (22 GPU minutes, 5.3 CPU hours); this is the same model, trained once through the
 # stages that mattered (one thread per run; the long stages peak at about 9 GB of memory):
 #   aligned   configs/tiny-passkey.json (d = 64, S = 63, W = 64, one lower layer, k = 2),
