@@ -76,7 +76,7 @@ run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/N
 stage() {  # stage TEXT: a stage's header, with the time since the script started
   printf '== [%dh%02dm] %s\n' $((SECONDS / 3600)) $((SECONDS % 3600 / 60)) "$*"
 }
-echo "seven stages, about 2 hours of training here and 15 minutes of evaluation, into ${out}"
+echo "seven stages and their evaluation, about two hours in all here (session 26: 2h06m), into ${out}"
 echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
 
 beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and the baseline's, side by side
