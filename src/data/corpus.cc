@@ -287,8 +287,8 @@ CorpusManifest prepare_corpus(const PrepareOptions& options) {
   };
   Split train, valid;
   // The one progress line of every long job (core/progress.h), in KB, for inputs of 1 MB or more.
-  Progress progress("prepare: tokenized", static_cast<int64_t>(total_bytes >> 10), 0, "KB",
-                    !options.progress || total_bytes < (1u << 20));
+  const bool shows_progress = options.progress && total_bytes >= (1u << 20);
+  Progress progress("prepare: tokenized", static_cast<int64_t>(total_bytes >> 10), 0, "KB", !shows_progress);
   const auto t0 = std::chrono::steady_clock::now();
   size_t bytes_done = 0;
   int64_t tokens_done = 0;
@@ -307,7 +307,7 @@ CorpusManifest prepare_corpus(const PrepareOptions& options) {
     split.starts.push_back(split.starts.back() + static_cast<int64_t>(ids.size()));
     bytes_done += docs[d].text.size();
     tokens_done += static_cast<int64_t>(ids.size());
-    report();
+    if (shows_progress) report();  // no status string per document when nothing is shown
   }
   progress.finish();
 
