@@ -29,7 +29,7 @@
 #   lm-cool   lm's data again, the learning rate warmed to 3e-4 and cooled to 1e-5 (after
 #             long-lm's steps at 1e-3 the copy is sloppy: one digit wrong in 15% of reads)
 #   lm-cool2  lm-cool once more, another seed: after one lm-cool the window copy at depth 1
-#             read 85-95% at 4M and 16M tokens (sessions 24 and 26), after two 100%
+#             read 75-100% at 4M and 16M tokens (sessions 25 and 26), after two 100%
 #   baseline  `drt baseline` of the window stage's start (the same layers, no retrieval),
 #             trained on every later stage's data and steps beside the DRT
 # The DRT (lm-cool2) is then read with k = 1 (a setting, not a weight) and both models are evaluated
