@@ -30,7 +30,8 @@
 #             long-lm's steps at 1e-3 the copy is sloppy: one digit wrong in 15% of reads)
 #   lm-cool2  lm-cool once more, another seed: after one lm-cool the window copy at depth 1
 #             read 75-100% at 4M and 16M tokens (sessions 25 and 26), after two 100%
-#             (a second draw, SEED_SHIFT=100: 100% at 16M, 35% and 15% at 1M and 4M)
+#             in session 26's draw; in a second (SEED_SHIFT=100) it took 1M and 4M from
+#             100% to 35% and 15%: the cell moves with each cycle, either way
 #   baseline  `drt baseline` of the window stage's start (the same layers, no retrieval),
 #             trained on every later stage's data and steps beside the DRT
 # The DRT (lm-cool2) is then read with k = 1 (a setting, not a weight) and both models are evaluated
