@@ -62,6 +62,7 @@ args_of() {  # args_of NAME: the start (--model DIR or --config FILE) and the fl
     *) echo "unknown run '$1' (see the header)" >&2; return 1 ;;
   esac
 }
+for name in "${runs[@]}"; do args_of "${name}" > /dev/null || exit 1; done  # every name known before any run starts
 pids=()
 for name in "${runs[@]}"; do
   read -r -a a <<< "$(args_of "${name}")"
