@@ -38,8 +38,9 @@
 # with `drt eval passkey` at 1x to 1000x the longest training length (16128 tokens to 16M)
 # on Brown corpus text, which no stage trains on, and with `drt eval ppl` on the Brown
 # corpus as 499 documents and on the KJV + fortunes held-out documents, the DRT also with
-# its GCA taken out (`drt baseline` of it: what retrieval adds to its language modelling);
-# about 15 minutes, two runs side by side.
+# its GCA taken out (`drt baseline` of it: what retrieval adds to its language modelling),
+# and the DRT at depth 1 over 16 haystack contexts at 1M tokens (a grid cell is one
+# context); about 18 minutes, mostly two runs side by side.
 # A stage that finished is not run again (RUN_DIR/NAME.done), and one that was stopped
 # resumes from its last checkpoint: run the script again after an interruption.
 #   DRT_BUILD_DIR  build directory (default build)
@@ -53,6 +54,7 @@
 #   TRIALS         passkey trials per cell (default 20)
 #   LENGTHS        passkey haystack lengths in tokens (default 16128,64512,258048,1032192,
 #                  4128768,16128000: 1x to 1000x the longest training sample)
+#   CONTEXTS_LENGTH  haystack length of the depth-1 read over 16 contexts (default 1032192)
 #   EVAL=0         train only
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -156,6 +158,15 @@ b=$!
 wait "${a}"; wait "${b}"
 "${drt}" eval plot --inputs "${out}/passkey-drt.json,${out}/passkey-baseline.json" --labels drt,baseline \
   --metric accuracy --out "${out}/passkey-length.png"
+
+# A grid cell is one haystack context (its 20 trials change only the digits); depth 1 misses
+# in some contexts at long lengths, where the question's chunk fetches a chunk of numbers
+# and GCA mixes its digits into the window's copy (session 28), so read it over 16 of them.
+stage "depth 1 over contexts: ${CONTEXTS_LENGTH:-1032192} tokens, 16 haystack contexts x 5 trials"
+DRT_THREADS=2 "${drt}" eval passkey --model "${out}/drt" --haystack brown --lengths "${CONTEXTS_LENGTH:-1032192}" \
+  --depths 1.0 --trials 5 --contexts 16 --memory-dtype bf16 --memory "disk:${out}/contexts.mem" --quiet \
+  --json "${out}/passkey-drt-depth1-contexts.json"
+rm -f "${out}/contexts.mem"
 
 stage "perplexity by position: Brown as 499 documents, the KJV + fortunes held-out documents"
 [ -f "${runs}/brown-docs-bytes/manifest.json" ] ||
