@@ -3,7 +3,9 @@
 # this 2-core CPU in about two hours (docs/results.md, "The recipe in 80 CPU minutes", "The
 # recipe's language stages", "The recipe in one go" and "The last stage twice": a rerun gives
 # the same losses bit for bit with one thread per run, and a second lm-cool stage made the
-# grid's fragile cell, the window's copy at depth 1, 100% at every length).
+# grid's fragile cell, depth 1, 100% at every length; read over more haystack contexts it
+# misses a few at 1M and 4M, where GCA mixes a fetched chunk of numbers into the window's
+# copy: "Depth 1 is retrieval's too").
 # Sessions 16 to 22 found each stage's ingredient over fourteen
 # stages (22 GPU minutes, 5.3 CPU hours); this is the same model, trained once through the
 # stages that mattered (one thread per run; the long stages peak at about 9 GB of memory):
