@@ -87,6 +87,11 @@ int cmd_train(int argc, char** argv) {
               "of its cue (\"The passkey is: \") or its answer's first, so retrieval hands GCA the digits with "
               "part of the cue or none (1 sample in S otherwise)",
               "0")
+      .option("first-token-needles", "P",
+              "synthetic tasks: this fraction of samples puts its needle at the haystack's first token, which "
+              "a depth range shares with its neighbours (0 = the range alone); with --near-needles, "
+              "shares of the same samples (together at most 1)",
+              "0")
       .option("aligned-steps", "N",
               "curriculum for synthetic tasks: in the first N steps the needle and the question each start a "
               "chunk (GCA learns to read a chunk there first, then to match content); evaluation is never aligned",
@@ -139,6 +144,7 @@ int cmd_train(int argc, char** argv) {
   }
   o.near_needles = args.get_double("near-needles");
   o.split_needles = args.get_double("split-needles");
+  o.first_token_needles = args.get_double("first-token-needles");
   o.aligned_steps = args.get_int("aligned-steps");
   o.decoys = args.get_int("decoys");
   o.lr = args.get_double("lr");

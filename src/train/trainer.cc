@@ -29,8 +29,11 @@ namespace drt {
 
 double draw_needle_depth(std::mt19937_64& rng, const NeedlePlacement& placement, int64_t seq_len) {
   const double depth = std::uniform_real_distribution<double>(placement.lo, placement.hi)(rng);
-  if (placement.near_fraction <= 0) return depth;  // no more draws: the stream of older runs
-  if (std::uniform_real_distribution<double>(0, 1)(rng) >= placement.near_fraction) return depth;
+  // No more draws: the stream of older runs.
+  if (placement.near_fraction <= 0 && placement.first_fraction <= 0) return depth;
+  const double share = std::uniform_real_distribution<double>(0, 1)(rng);
+  if (share >= placement.near_fraction)
+    return share < placement.near_fraction + placement.first_fraction ? 0.0 : depth;
   const double u = std::uniform_real_distribution<double>(0, 1)(rng);
   const double reach = static_cast<double>(placement.window) / static_cast<double>(seq_len);
   return std::max(0.0, 1.0 - u * std::min(reach, 1.0));
@@ -193,7 +196,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"copy_length", o.copy_length}, {"seq_lens", o.seq_lens},
           {"needle_depths", {o.needle_depth_lo, o.needle_depth_hi}}, {"aligned_steps", o.aligned_steps},
           {"near_needles", o.near_needles}, {"split_needles", o.split_needles},
-          {"decoys", o.decoys}};
+          {"decoys", o.decoys}, {"first_token_needles", o.first_token_needles}};
 }
 
 }  // namespace
@@ -258,9 +261,10 @@ TrainResult train(const TrainOptions& opt_in) {
     if (!saved.contains("decoys")) saved["decoys"] = 0;
     if (!saved.contains("near_needles")) saved["near_needles"] = 0.0;
     if (!saved.contains("split_needles")) saved["split_needles"] = 0.0;
+    if (!saved.contains("first_token_needles")) saved["first_token_needles"] = 0.0;
     for (const char* key :
          {"seq_len", "seq_lens", "batch", "accum", "task", "seed", "world_size", "loss_weighting", "copy_length",
-          "needle_depths", "decoys", "near_needles", "split_needles"})
+          "needle_depths", "decoys", "near_needles", "split_needles", "first_token_needles"})
       DRT_CHECK(saved.at(key) == options_json(opt).at(key), "train: ", opt.out_dir, " was trained with ", key, " = ",
                 saved.at(key).dump(), ", this run says ", options_json(opt).at(key).dump(),
                 " (use another --out to start over)");
@@ -293,6 +297,11 @@ TrainResult train(const TrainOptions& opt_in) {
             " is not a fraction in [0, 1]");
   DRT_CHECK(opt.split_needles >= 0 && opt.split_needles <= 1, "train: --split-needles ", opt.split_needles,
             " is not a fraction in [0, 1]");
+  DRT_CHECK(opt.first_token_needles >= 0 && opt.first_token_needles <= 1, "train: --first-token-needles ",
+            opt.first_token_needles, " is not a fraction in [0, 1]");
+  DRT_CHECK(opt.near_needles + opt.first_token_needles <= 1, "train: --near-needles ", opt.near_needles,
+            " and --first-token-needles ", opt.first_token_needles, " are shares of the same samples; together ",
+            opt.near_needles + opt.first_token_needles, " is more than 1");
   DRT_CHECK(opt.aligned_steps >= 0, "train: --aligned-steps ", opt.aligned_steps, " must be 0 or positive");
   DRT_CHECK(opt.decoys >= 0, "train: --decoys ", opt.decoys, " must be 0 or positive");
   DRT_CHECK(opt.decoys == 0 || opt.task.find("passkey") != std::string::npos, "train: --decoys ", opt.decoys,
@@ -318,7 +327,7 @@ TrainResult train(const TrainOptions& opt_in) {
   TaskMix mix = TaskMix::parse(opt.task);
   SampleSettings settings{config.enc_chunk_size, opt.copy_length,
                           {opt.needle_depth_lo, opt.needle_depth_hi, opt.near_needles, config.effective_window(),
-                           opt.split_needles},
+                           opt.split_needles, opt.first_token_needles},
                           opt.aligned_steps, opt.decoys};
   BatchSource source(train_file, *tokenizer, mix, opt.seq_len, settings);
   std::optional<BatchSource> valid_source;

@@ -56,6 +56,12 @@ struct TrainOptions {
   // Synthetic tasks: this fraction of samples has its needle cut by a chunk boundary at a
   // drawn token of its cue or its answer's first (SyntheticOptions::split_needle).
   double split_needles = 0.0;
+  // Synthetic tasks: this fraction of samples puts its needle at the haystack's first token
+  // (depth 0) instead (NeedlePlacement). A range such as 0,0.002 cannot: it reaches chunk 4
+  // at T = 16128, and it takes every far needle there. The first token is unlike any other:
+  // the lower layers see nothing before it, so its chunk memory is its own, and a stage
+  // that never puts a needle there can unlearn reading it (docs/results.md, session 29).
+  double first_token_needles = 0.0;
   // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
   // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.
   int64_t aligned_steps = 0;
@@ -105,17 +111,21 @@ struct TrainResult {
 
 TrainResult train(const TrainOptions& options);
 
-// Where a synthetic sample's needle goes (--needle-depths, --near-needles, --split-needles).
+// Where a synthetic sample's needle goes (--needle-depths, --near-needles, --split-needles,
+// --first-token-needles).
 struct NeedlePlacement {
   double lo = 0, hi = 1;       // depths drawn uniformly from [lo, hi]
   double near_fraction = 0;    // or, with this probability, within `window` tokens of the question
   int64_t window = 0;          // the model's sliding window W (effective)
   double split_fraction = 0;   // with this probability, moved so that a chunk start cuts it
+  double first_fraction = 0;   // or, with this probability, at the haystack's first token
 };
 // One sample's needle depth (SyntheticOptions::depth) in a haystack of seq_len tokens. A
 // near needle's depth is 1 - u * window / seq_len, u uniform in [0, 1): about u * window
-// tokens of haystack between it and the question. With near_fraction 0 it draws exactly
-// what a plain uniform [lo, hi] draw does, so older runs' samples are unchanged.
+// tokens of haystack between it and the question; a first-token needle's is 0. The two
+// shares are disjoint (near_fraction + first_fraction <= 1). With both 0 it draws exactly
+// what a plain uniform [lo, hi] draw does, and with first_fraction 0 what it drew before
+// first-token needles existed, so older runs' samples are unchanged.
 double draw_needle_depth(std::mt19937_64& rng, const NeedlePlacement& placement, int64_t seq_len);
 
 // The loss of a batch, weighted as TrainOptions::loss_weighting says ("sample" or

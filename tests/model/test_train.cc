@@ -305,7 +305,54 @@ TEST(Train, NearNeedlesSitInsideTheWindow) {
   }
 }
 
-// The two needle fractions are refused by name outside [0, 1], before anything is written.
+// --first-token-needles: that fraction of samples puts its needle at the haystack's first
+// token (the needle starts the sample), disjoint from the near needles' share; the rest keep
+// their range. A range cannot do this: 0,0.002 of T = 16128 is 32 tokens, not one.
+TEST(Train, FirstTokenNeedlesStartTheSample) {
+  ByteTokenizer tok;
+  const std::vector<int64_t> haystack = tok.encode(passkey_filler_text());
+  const int64_t T = 256 * 63, W = 128;
+  const NeedlePlacement placement{0.3, 1.0, 0.3, W, 0, 0.2};
+  int first = 0, near = 0;
+  const int n = 600;
+  for (int i = 0; i < n; ++i) {
+    std::mt19937_64 rng(5000 + i);
+    SyntheticOptions o;
+    o.length = T;
+    o.depth = draw_needle_depth(rng, placement, T);
+    o.decoys = 1;  // a decoy drawn at any depth does not take the first token from the needle
+    o.seed = static_cast<uint64_t>(i);
+    const SyntheticSample s = make_passkey(tok, haystack, o);
+    const std::string needle = "|The passkey is: " + tok.decode(s.answer) + "|";
+    ASSERT_EQ(tok.decode({s.tokens.begin() + s.needle_pos,
+                          s.tokens.begin() + s.needle_pos + static_cast<int64_t>(needle.size())}),
+              needle);
+    if (o.depth == 0.0) {
+      ++first;
+      EXPECT_EQ(s.needle_pos, 0);
+    } else if (o.depth >= 1.0 - static_cast<double>(W) / T) {
+      ++near;
+    } else {
+      EXPECT_GE(o.depth, 0.3);
+      EXPECT_GT(s.needle_pos, T / 4);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(first) / n, 0.2, 0.05);
+  // near needles drawn at depths above 1 - W/T, plus the range's own draws there (1 in 700)
+  EXPECT_NEAR(static_cast<double>(near) / n, 0.3, 0.06);
+  // With no first-token share, the draws are those of the near needles alone (older runs).
+  for (uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+    std::mt19937_64 a(seed), b(seed);
+    const double with = draw_needle_depth(a, {0.3, 1.0, 0.3, W, 0, 0.0}, T);
+    const double plain = std::uniform_real_distribution<double>(0.3, 1.0)(b);
+    if (std::uniform_real_distribution<double>(0, 1)(b) >= 0.3) EXPECT_EQ(with, plain);
+    else EXPECT_EQ(with, std::max(0.0, 1.0 - std::uniform_real_distribution<double>(0, 1)(b) * W / T));
+    EXPECT_EQ(a(), b());
+  }
+}
+
+// The needle fractions are refused by name outside [0, 1] (the near and first-token shares
+// also when together over 1), before anything is written.
 TEST(Train, NeedleFractionsOutsideZeroToOneAreRefused) {
   TrainOptions o = tiny_run(temp_dir("fractions"), 2);
   o.task = "passkey";
@@ -316,6 +363,14 @@ TEST(Train, NeedleFractionsOutsideZeroToOneAreRefused) {
   o.split_needles = -0.1;
   const std::string bad_split = error_of([&] { train(o); });
   EXPECT_NE(bad_split.find("--split-needles -0.1"), std::string::npos) << bad_split;
+  o.split_needles = 0;
+  o.first_token_needles = 2;
+  const std::string bad_first = error_of([&] { train(o); });
+  EXPECT_NE(bad_first.find("--first-token-needles 2"), std::string::npos) << bad_first;
+  o.near_needles = 0.6;
+  o.first_token_needles = 0.5;  // each a fraction, but shares of the same samples
+  const std::string bad_sum = error_of([&] { train(o); });
+  EXPECT_NE(bad_sum.find("--near-needles 0.6 and --first-token-needles 0.5"), std::string::npos) << bad_sum;
   EXPECT_FALSE(file_exists(o.out_dir + "/config.json"));
 }
 
