@@ -61,6 +61,7 @@ struct TrainOptions {
   // at T = 16128, and it takes every far needle there. The first token is unlike any other:
   // the lower layers see nothing before it, so its chunk memory is its own, and a stage
   // that never puts a needle there can unlearn reading it (docs/results.md, session 29).
+  // --split-needles still moves its share of them, to be cut by the next chunk boundary.
   double first_token_needles = 0.0;
   // Curriculum: in the first aligned_steps steps the needle that holds the answer starts at
   // a chunk start (SyntheticOptions::align_needle). Evaluation samples are never aligned.
