@@ -57,7 +57,7 @@ struct TrainOptions {
   // drawn token of its cue or its answer's first (SyntheticOptions::split_needle).
   double split_needles = 0.0;
   // Synthetic tasks: this fraction of samples puts its needle at the haystack's first token
-  // (depth 0) instead (NeedlePlacement). A range such as 0,0.002 cannot: it reaches chunk 4
+  // (depth 0) instead (NeedlePlacement). A range such as 0,0.002 cannot: it spans 32 tokens
   // at T = 16128, and it takes every far needle there. The first token is unlike any other:
   // the lower layers see nothing before it, so its chunk memory is its own, and a stage
   // that never puts a needle there can unlearn reading it (docs/results.md, session 29).
