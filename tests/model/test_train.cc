@@ -269,6 +269,20 @@ TEST(Train, NeedleDepthsPlaceTheNeedles) {
   EXPECT_NE(mismatch.find("needle_depths"), std::string::npos) << mismatch;
 }
 
+// A passkey sample of T tokens whose needle depth draw_needle_depth draws from `placement`
+// (random stream rng_seed); the depth is returned beside it.
+static std::pair<double, SyntheticSample> passkey_at_drawn_depth(const ByteTokenizer& tok, const std::vector<int64_t>& haystack,
+                                                          const NeedlePlacement& placement, int64_t T,
+                                                          uint64_t rng_seed, uint64_t sample_seed, int64_t decoys = 0) {
+  std::mt19937_64 rng(rng_seed);
+  SyntheticOptions o;
+  o.length = T;
+  o.depth = draw_needle_depth(rng, placement, T);
+  o.decoys = decoys;
+  o.seed = sample_seed;
+  return {o.depth, make_passkey(tok, haystack, o)};
+}
+
 // --near-needles: that fraction of samples has its needle inside the sliding window before
 // the question at a long T, where a depth range almost never puts one; the rest keep their
 // range; with none, the draws are a plain uniform draw's (older runs' samples unchanged).
@@ -280,12 +294,7 @@ TEST(Train, NearNeedlesSitInsideTheWindow) {
   int near = 0;
   const int n = 600;
   for (int i = 0; i < n; ++i) {
-    std::mt19937_64 rng(1000 + i);
-    SyntheticOptions o;
-    o.length = T;
-    o.depth = draw_needle_depth(rng, placement, T);
-    o.seed = static_cast<uint64_t>(i);
-    const SyntheticSample s = make_passkey(tok, haystack, o);
+    const auto [depth, s] = passkey_at_drawn_depth(tok, haystack, placement, T, 1000 + i, i);
     const std::string needle = "|The passkey is: " + tok.decode(s.answer) + "|";
     const int64_t question = T - 5 - static_cast<int64_t>(tok.encode("|What is the passkey? The passkey is: ").size());
     const int64_t between = question - (s.needle_pos + static_cast<int64_t>(needle.size()));  // haystack tokens
@@ -293,7 +302,7 @@ TEST(Train, NearNeedlesSitInsideTheWindow) {
     if (between <= W) {
       ++near;
     } else {
-      EXPECT_LE(o.depth, 0.5);
+      EXPECT_LE(depth, 0.5);
       EXPECT_GT(between, T / 2 - W);
     }
   }
@@ -316,24 +325,19 @@ TEST(Train, FirstTokenNeedlesStartTheSample) {
   int first = 0, near = 0;
   const int n = 600;
   for (int i = 0; i < n; ++i) {
-    std::mt19937_64 rng(5000 + i);
-    SyntheticOptions o;
-    o.length = T;
-    o.depth = draw_needle_depth(rng, placement, T);
-    o.decoys = 1;  // a decoy drawn at any depth does not take the first token from the needle
-    o.seed = static_cast<uint64_t>(i);
-    const SyntheticSample s = make_passkey(tok, haystack, o);
+    // one decoy: a decoy drawn at any depth does not take the first token from the needle
+    const auto [depth, s] = passkey_at_drawn_depth(tok, haystack, placement, T, 5000 + i, i, 1);
     const std::string needle = "|The passkey is: " + tok.decode(s.answer) + "|";
     ASSERT_EQ(tok.decode({s.tokens.begin() + s.needle_pos,
                           s.tokens.begin() + s.needle_pos + static_cast<int64_t>(needle.size())}),
               needle);
-    if (o.depth == 0.0) {
+    if (depth == 0.0) {
       ++first;
       EXPECT_EQ(s.needle_pos, 0);
-    } else if (o.depth >= 1.0 - static_cast<double>(W) / T) {
+    } else if (depth >= 1.0 - static_cast<double>(W) / T) {
       ++near;
     } else {
-      EXPECT_GE(o.depth, 0.3);
+      EXPECT_GE(depth, 0.3);
       EXPECT_GT(s.needle_pos, T / 4);
     }
   }
