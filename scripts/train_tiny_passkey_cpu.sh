@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The small DRT shipped in models/drt-small and its sliding-window baseline, from scratch on
-# this 2-core CPU in about two hours (docs/results.md, "The recipe in 80 CPU minutes", "The
-# recipe's language stages", "The recipe in one go" and "The last stage twice": a rerun gives
-# the same losses bit for bit with one thread per run, and a second lm-cool stage made the
-# grid's fragile cell, depth 1, 100% at every length; read over more haystack contexts it
-# misses a few at 1M and 4M, where GCA mixes a fetched chunk of numbers into the window's
-# copy: "Depth 1 is retrieval's too").
+# this 2-core CPU in about three hours (docs/results.md, "The recipe in 80 CPU minutes", "The
+# recipe's language stages", "The recipe in one go", "The last stage twice" and "One decoy
+# stage": a second lm-cool stage made the grid's fragile cell, depth 1, 100% at every length;
+# read over more haystack contexts it missed a few at 1M and 4M, where GCA mixes a fetched
+# chunk of numbers into the window's copy ("Depth 1 is retrieval's too"), and the decoys
+# stage trains that case). With one thread per run a rerun gave the same losses bit for bit
+# in session 26; in session 31 the same binary's losses differed in the 7th digit from step
+# 14 of the first stage on and the run went its own way: a rerun is another draw.
 # Sessions 16 to 22 found each stage's ingredient over fourteen
 # stages (22 GPU minutes, 5.3 CPU hours); this is the same model, trained once through the
 # stages that mattered (one thread per run; the long stages peak at about 9 GB of memory):
@@ -34,9 +36,15 @@
 #             read 75-100% at 4M and 16M tokens (sessions 25 and 26), after two 100%
 #             in session 26's draw; in a second (SEED_SHIFT=100) it took 1M and 4M from
 #             100% to 35% and 15%: the cell moves with each cycle, either way
+#   decoys    long-lm's lengths with k = 2, one decoy needle per passkey sample ("The
+#             <word> is: <digits>", so that retrieval keys on "passkey", not on digits),
+#             two fifths of the needles inside the window, two fifths at the haystack's
+#             first token, a fifth cut by a chunk boundary; the learning rate warmed to 3e-4
+#             and cooled to 1e-5 over 300 steps: depth 1 in the contexts where a chunk of
+#             numbers outscored the needle's, without losing the needle at the first token
 #   baseline  `drt baseline` of the window stage's start (the same layers, no retrieval),
 #             trained on every later stage's data and steps beside the DRT
-# The DRT (lm-cool2) is then read with k = 1 (a setting, not a weight) and both models are evaluated
+# The DRT (decoys) is then read with the k = 2 it trained with, and both models are evaluated
 # with `drt eval passkey` at 1x to 1000x the longest training length (16128 tokens to 16M)
 # on Brown corpus text, which no stage trains on, and with `drt eval ppl` on the Brown
 # corpus as 499 documents and on the KJV + fortunes held-out documents, the DRT also with
@@ -47,9 +55,9 @@
 # resumes from its last checkpoint: run the script again after an interruption.
 #   DRT_BUILD_DIR  build directory (default build)
 #   RUN_DIR        where models and results go (default runs/tiny-passkey-cpu)
-#   STEPS1 ... STEPS8
-#                  steps of the eight stages (default 3000, 300, 5200, 500, 3000, 100, 600, 600:
-#                  about 6, 26, 40, 4, 24, 12, 5 and 5 minutes here, one thread each)
+#   STEPS1 ... STEPS9
+#                  steps of the nine stages (default 3000, 300, 5200, 500, 3000, 100, 600, 600,
+#                  300: about 6, 26, 40, 4, 24, 12, 5, 5 and 55 minutes here, one thread each)
 #   SEED_SHIFT     added to the seeds of the stages from window on (default 0): the same
 #                  recipe with other draws after the retriever is trained (stage 1's seed is
 #                  a chosen one: for some seeds its copy does not form in 3000 steps)
@@ -88,7 +96,7 @@ run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/N
 stage() {  # stage TEXT: a stage's header, with the time since the script started
   printf '== [%dh%02dm] %s\n' $((SECONDS / 3600)) $((SECONDS % 3600 / 60)) "$*"
 }
-echo "eight stages and their evaluation, about two hours in all here (session 26: 2h06m with seven), into ${out}"
+echo "nine stages and their evaluation, about three hours in all here (session 26: 2h06m with seven), into ${out}"
 echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
 
 beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and the baseline's, side by side
@@ -124,7 +132,7 @@ a=$!
 b=$!
 wait "${a}"; wait "${b}"
 
-stage "lm: half language modelling, half passkeys, k = 2; the baseline beside it (stages 5-8: STEPS5-8)"
+stage "lm: half language modelling, half passkeys, k = 2; the baseline beside it (stages 5-9: STEPS5-9)"
 "${drt}" export --model "${out}/cool" --out "${out}/lm-start" --dtype F32 --set chunk_topk=2 > /dev/null
 lm=("${short[@]}" --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-5 --warmup 50 --seed $((25 + seed_shift))
     --eval-every 500 --steps "${STEPS5:-3000}")
@@ -143,9 +151,17 @@ beside lm-cool "${out}/long-lm" "${out}/baseline-long-lm" "${lm_cool[@]}" --seed
 
 stage "lm-cool2: lm-cool once more, another seed; the baseline beside it"
 beside lm-cool2 "${out}/lm-cool" "${out}/baseline-lm-cool" "${lm_cool[@]}" --seed $((35 + seed_shift)) --steps "${STEPS8:-600}"
-"${drt}" export --model "${out}/lm-cool2" --out "${out}/drt" --dtype F32 --set chunk_topk=1 > /dev/null
 
-[ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-lm-cool2"; exit 0; }
+stage "decoys: long-lm's lengths, k = 2, a decoy needle per sample, two fifths near, two fifths at the first token; the baseline beside it"
+"${drt}" export --model "${out}/lm-cool2" --out "${out}/decoys-start" --dtype F32 --set chunk_topk=2 > /dev/null
+decoys=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
+        --near-needles 0.4 --first-token-needles 0.4 --split-needles 0.2 --decoys 1
+        --task mix:lm=0.5,passkey=0.5 --lr 3e-4 --min-lr 1e-5 --warmup 20 --seed $((44 + seed_shift))
+        --eval-every 50 --save-every 50 --steps "${STEPS9:-300}")
+beside decoys "${out}/decoys-start" "${out}/baseline-lm-cool2" "${decoys[@]}"
+"${drt}" export --model "${out}/decoys" --out "${out}/drt" --dtype F32 > /dev/null
+
+[ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-decoys"; exit 0; }
 stage "passkeys: ${LENGTHS:-16128 to 16M} tokens, five depths, ${TRIALS:-20} trials per cell"
 evaluate() {  # evaluate MODEL_DIR NAME
   DRT_THREADS=1 "${drt}" eval passkey --model "$1" --haystack brown \
@@ -155,7 +171,7 @@ evaluate() {  # evaluate MODEL_DIR NAME
 }
 evaluate "${out}/drt" drt &
 a=$!
-evaluate "${out}/baseline-lm-cool2" baseline &
+evaluate "${out}/baseline-decoys" baseline &
 b=$!
 wait "${a}"; wait "${b}"
 "${drt}" eval plot --inputs "${out}/passkey-drt.json,${out}/passkey-baseline.json" --labels drt,baseline \
@@ -173,21 +189,21 @@ rm -f "${out}/contexts.mem"
 stage "perplexity by position: Brown as 499 documents, the KJV + fortunes held-out documents"
 [ -f "${runs}/brown-docs-bytes/manifest.json" ] ||
   "${drt}" prepare --input brown --tokenizer bytes --valid-fraction 0.998 --out "${runs}/brown-docs-bytes" --quiet
-"${drt}" baseline --model "${out}/lm-cool2" --out "${out}/drt-without-gca" > /dev/null
+"${drt}" baseline --model "${out}/decoys" --out "${out}/drt-without-gca" > /dev/null
 perplexity() {  # perplexity NAME: the model RUN_DIR/NAME on both texts
   for text in brown-docs kjv-fortunes; do
     DRT_THREADS=1 "${drt}" eval ppl --model "${out}/$1" --data "${runs}/${text}-bytes" --first-bucket 128 \
       --quiet --json "${out}/ppl-${text}-$1.json"
   done
 }
-perplexity lm-cool2 &  # the DRT read with the k it trained with
+perplexity decoys &  # the DRT read with the k it trained with
 a=$!
-perplexity baseline-lm-cool2 &
+perplexity baseline-decoys &
 b=$!
 wait "${a}"; wait "${b}"
 perplexity drt-without-gca
 for text in brown-docs kjv-fortunes; do
-  "${drt}" eval plot --inputs "${out}/ppl-${text}-lm-cool2.json,${out}/ppl-${text}-baseline-lm-cool2.json,${out}/ppl-${text}-drt-without-gca.json" \
+  "${drt}" eval plot --inputs "${out}/ppl-${text}-decoys.json,${out}/ppl-${text}-baseline-decoys.json,${out}/ppl-${text}-drt-without-gca.json" \
     --labels "drt,baseline,drt without GCA" --out "${out}/ppl-${text}.png"
 done
 echo "done: ${out} (passkey-{drt,baseline}.json, ppl-*.json and the plots)"
