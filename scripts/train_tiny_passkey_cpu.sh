@@ -140,8 +140,9 @@ beside lm "${out}/lm-start" "${out}/baseline" "${lm[@]}"
 
 stage "long-lm: the lm stage's mixture at T = 2016-16128 with k = 8; the baseline beside it"
 "${drt}" export --model "${out}/lm" --out "${out}/long-lm-start" --dtype F32 --set chunk_topk=8 > /dev/null
-long_lm=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
-         --split-needles 0.2 --task mix:lm=0.5,passkey=0.5 --lr 1e-3 --min-lr 1e-3 --seed $((33 + seed_shift))
+long_mix=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
+          --split-needles 0.2 --task mix:lm=0.5,passkey=0.5)  # the long-lm and decoys stages' samples
+long_lm=("${long_mix[@]}" --lr 1e-3 --min-lr 1e-3 --seed $((33 + seed_shift))
          --eval-every 50 --save-every 50 --steps "${STEPS6:-100}")
 beside long-lm "${out}/long-lm-start" "${out}/baseline-lm" "${long_lm[@]}"
 
@@ -154,9 +155,8 @@ beside lm-cool2 "${out}/lm-cool" "${out}/baseline-lm-cool" "${lm_cool[@]}" --see
 
 stage "decoys: long-lm's lengths, k = 2, a decoy needle per sample, two fifths near, two fifths at the first token; the baseline beside it"
 "${drt}" export --model "${out}/lm-cool2" --out "${out}/decoys-start" --dtype F32 --set chunk_topk=2 > /dev/null
-decoys=(--data "${runs}/kjv-fortunes-bytes" --batch 16 --seq-len 2016,4032,8064,16128 --needle-depths 0,1
-        --near-needles 0.4 --first-token-needles 0.4 --split-needles 0.2 --decoys 1
-        --task mix:lm=0.5,passkey=0.5 --lr 3e-4 --min-lr 1e-5 --warmup 20 --seed $((44 + seed_shift))
+decoys=("${long_mix[@]}" --near-needles 0.4 --first-token-needles 0.4 --decoys 1
+        --lr 3e-4 --min-lr 1e-5 --warmup 20 --seed $((44 + seed_shift))
         --eval-every 50 --save-every 50 --steps "${STEPS9:-300}")
 beside decoys "${out}/decoys-start" "${out}/baseline-lm-cool2" "${decoys[@]}"
 "${drt}" export --model "${out}/decoys" --out "${out}/drt" --dtype F32 > /dev/null
