@@ -8,6 +8,7 @@
 
 #include "apps/drt/commands.h"
 #include "core/args.h"
+#include "core/blas.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -208,7 +209,10 @@ int cmd_train(int argc, char** argv) {
     if (r.final_eval_loss >= 0)
       std::printf("  eval loss         %.4f nats/token (perplexity %.2f)\n", r.final_eval_loss,
                   std::exp(r.final_eval_loss));
-    std::printf("  throughput        %.0f tokens/s on %s\n", tps, o.device.c_str());
+    const std::string blas = o.device.rfind("cuda", 0) == 0 ? "" : blas_core();  // see core/blas.h
+    std::printf("  throughput        %.0f tokens/s on %s%s\n", tps, o.device.c_str(),
+                blas.empty() ? "" : (" (OpenBLAS " + blas + " kernels)").c_str());
+    if (!blas.empty() && !blas_core_note().empty()) std::printf("  note              %s\n", blas_core_note().c_str());
     std::printf("  files             config.json model.safetensors train_log.jsonl loss.png\n");
   }
   return 0;

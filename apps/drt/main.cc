@@ -43,7 +43,8 @@ void usage(std::ostream& os) {
     os << "  " << n << std::string(n.size() < 10 ? 10 - n.size() : 1, ' ') << c.summary << "\n";
   }
   os << "\nenvironment: DRT_THREADS (intra-op threads, default = cores), DRT_KERNELS=fused|reference,\n"
-        "             DRT_MALLOC=system (glibc's own malloc settings; drt keeps freed memory for reuse)\n";
+        "             DRT_MALLOC=system (glibc's own malloc settings; drt keeps freed memory for reuse),\n"
+        "             OPENBLAS_CORETYPE (OpenBLAS's: forces its CPU kernels; unset, it picks them by the CPU)\n";
 }
 
 }  // namespace

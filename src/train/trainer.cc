@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/blas.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -365,6 +366,8 @@ TrainResult train(const TrainOptions& opt_in) {
     torch::save(optimizer, tmp);
     std::rename(tmp.c_str(), (opt.out_dir + "/" + kOptimizerFile).c_str());
     nlohmann::json state = {{"step", step}, {"options", options_json(opt)}, {"format_version", 1}};
+    // The CPU kernels behind the losses: a rerun repeats them bit for bit only with the same ones.
+    state["blas_core"] = blas_core();
     write_file_atomic(state_path, state.dump(2) + "\n");
   };
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "core/blas.h"
 #include "core/device.h"
 #include "data/byte_tokenizer.h"
 #include "data/corpus.h"
@@ -510,6 +511,32 @@ TEST(Train, TimeLimitStopsWithACheckpointToResumeFrom) {
   TrainResult b = train(tiny_run(out, 6));
   EXPECT_EQ(b.start_step, 0);
   EXPECT_EQ(b.end_step, 6);
+}
+
+// drt train records the CPU kernels behind its losses (a rerun repeats them bit for bit only
+// with the same ones) and notes when OPENBLAS_CORETYPE forces AVX2 kernels on an AVX-512 CPU.
+TEST(Train, RecordsTheBlasKernelsItRanWith) {
+  if (blas_core().empty()) GTEST_SKIP() << "LibTorch here does not use OpenBLAS";
+  const char* before = std::getenv("OPENBLAS_CORETYPE");
+  const std::string saved = before == nullptr ? "" : before;
+  auto run_with = [](const std::string& core, std::string* output) {
+    setenv("OPENBLAS_CORETYPE", core.c_str(), 1);  // the drt started below inherits it
+    const std::string out = temp_dir("blas");
+    auto r = run_drt("train --config tiny --data " + small_corpus() + " --steps 1 --seq-len 60 --batch 2 --out " + out);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    *output = r.output;
+    std::ifstream in(out + "/train_state.json");
+    return nlohmann::json::parse(in).value("blas_core", std::string("(missing)"));
+  };
+  std::string haswell_output, sandybridge_output;
+  const std::string haswell = run_with("Haswell", &haswell_output);
+  const std::string sandybridge = run_with("Sandybridge", &sandybridge_output);
+  if (before != nullptr) setenv("OPENBLAS_CORETYPE", saved.c_str(), 1); else unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_EQ(haswell, "Haswell");
+  EXPECT_EQ(sandybridge, "Sandybridge");
+  EXPECT_NE(haswell_output.find("(OpenBLAS Haswell kernels)"), std::string::npos) << haswell_output;
+  const bool avx512 = blas_core_narrower_than_cpu("Haswell", cpu_flags());
+  EXPECT_EQ(haswell_output.find("OPENBLAS_CORETYPE=Haswell runs") != std::string::npos, avx512) << haswell_output;
 }
 
 }  // namespace
