@@ -5,9 +5,11 @@
 # stage": a second lm-cool stage made the grid's fragile cell, depth 1, 100% at every length;
 # read over more haystack contexts it missed a few at 1M and 4M, where GCA mixes a fetched
 # chunk of numbers into the window's copy ("Depth 1 is retrieval's too"), and the decoys
-# stage trains that case). With one thread per run a rerun gave the same losses bit for bit
-# in session 26; in session 31 the same binary's losses differed in the 7th digit from step
-# 14 of the first stage on and the run went its own way: a rerun is another draw.
+# stage trains that case). With one thread per run and the same OpenBLAS kernels a rerun
+# gives the same losses bit for bit: the script pins, per stage, the kernels the shipped model
+# was made with (see BLAS_PIN below); with others a sum's last bit differs and over thousands
+# of steps the run is another draw (session 31's, under this sandbox's OPENBLAS_CORETYPE=Haswell,
+# did not form the window's copy in stage 3).
 # Sessions 16 to 22 found each stage's ingredient over fourteen
 # stages (22 GPU minutes, 5.3 CPU hours); this is the same model, trained once through the
 # stages that mattered (one thread per run; the long stages peak at about 9 GB of memory):
@@ -66,6 +68,12 @@
 #                  4128768,16128000: 1x to 1000x the longest training sample)
 #   CONTEXTS_LENGTH  haystack length of the depth-1 read over 16 contexts (default 1032192)
 #   EVAL=0         train only
+#   BLAS_PIN=0     leave OPENBLAS_CORETYPE as it is. By default, on a CPU with AVX-512 BF16, the
+#                  script sets it per stage to the kernels each stage of models/drt-small ran
+#                  with: Cooperlake (OpenBLAS 0.3.21's own choice on this project's AMD CPUs) for
+#                  stages 1-8, made in sessions 24-26; Haswell (AVX2, which this sandbox forced
+#                  through OPENBLAS_CORETYPE from session 30 on) for the decoys stage; OpenBLAS's
+#                  own choice for the evaluation. Elsewhere a rerun is another draw.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build}/drt"
@@ -77,6 +85,12 @@ mkdir -p "${out}"
   "${drt}" prepare --input kjv --tokenizer bytes --out "${runs}/kjv-bytes" --valid-fraction 0.05 --quiet
 [ -f "${runs}/kjv-fortunes-bytes/manifest.json" ] || bash "${repo}/scripts/prepare_passkey_haystacks.sh"
 export OMP_WAIT_POLICY=passive  # two jobs on two cores: libgomp must yield, not spin
+blas_pin=0
+[ "${BLAS_PIN:-1}" = 1 ] && grep -qw avx512_bf16 /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo && blas_pin=1
+kernels() {  # kernels CORE: the OpenBLAS kernels of the stages that follow ("": OpenBLAS's choice)
+  [ "${blas_pin}" = 1 ] || return 0
+  if [ -n "$1" ]; then export OPENBLAS_CORETYPE=$1; else unset OPENBLAS_CORETYPE; fi
+}
 
 # AdamW at a constant rate, no weight decay, no clipping (the copy probe's optimizer).
 # No --quiet: each stage's log gets drt train's progress line (step, loss, elapsed, ETA) every
@@ -98,6 +112,11 @@ stage() {  # stage TEXT: a stage's header, with the time since the script starte
 }
 echo "nine stages and their evaluation, about three hours in all here (session 26: 2h06m with seven), into ${out}"
 echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
+if [ "${blas_pin}" = 1 ]; then
+  echo "(OpenBLAS kernels pinned per stage as models/drt-small was made; BLAS_PIN=0 leaves OPENBLAS_CORETYPE as it is)"
+else
+  echo "(OpenBLAS kernels not pinned: no AVX-512 BF16 here, or BLAS_PIN=0; a rerun is another draw)"
+fi
 
 beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and the baseline's, side by side
   local name=$1 from=$2 baseline_from=$3; shift 3
@@ -108,6 +127,7 @@ beside() {  # beside NAME DRT_FROM BASELINE_FROM ARGS...: a stage of the DRT and
   wait "${a}"; wait "${b}"
 }
 
+kernels Cooperlake
 stage "aligned: T = 252, needles beyond the windows, the first 800 steps at chunk starts"
 run aligned --config "${repo}/configs/tiny-passkey.json" --data "${runs}/kjv-bytes" --batch 16 --lr 3e-3 \
   --min-lr 3e-3 --seq-len 252 --needle-depths 0,0.25 --aligned-steps 800 --seed 3 --steps "${STEPS1:-3000}"
@@ -154,6 +174,7 @@ stage "lm-cool2: lm-cool once more, another seed; the baseline beside it"
 beside lm-cool2 "${out}/lm-cool" "${out}/baseline-lm-cool" "${lm_cool[@]}" --seed $((35 + seed_shift)) --steps "${STEPS8:-600}"
 
 stage "decoys: long-lm's lengths, k = 2, a decoy needle per sample, two fifths near, two fifths at the first token; the baseline beside it"
+kernels Haswell
 "${drt}" export --model "${out}/lm-cool2" --out "${out}/decoys-start" --dtype F32 --set chunk_topk=2 > /dev/null
 decoys=("${long_mix[@]}" --near-needles 0.4 --first-token-needles 0.4 --decoys 1
         --lr 3e-4 --min-lr 1e-5 --warmup 20 --seed $((44 + seed_shift))
@@ -162,6 +183,7 @@ beside decoys "${out}/decoys-start" "${out}/baseline-lm-cool2" "${decoys[@]}"
 "${drt}" export --model "${out}/decoys" --out "${out}/drt" --dtype F32 > /dev/null
 
 [ "${EVAL:-1}" = 1 ] || { echo "done (no evaluation): ${out}/drt, ${out}/baseline-decoys"; exit 0; }
+kernels ""
 stage "passkeys: ${LENGTHS:-16128 to 16M} tokens, five depths, ${TRIALS:-20} trials per cell"
 evaluate() {  # evaluate MODEL_DIR NAME
   DRT_THREADS=1 "${drt}" eval passkey --model "$1" --haystack brown \
