@@ -6,8 +6,8 @@
 # read over more haystack contexts it missed a few at 1M and 4M, where GCA mixes a fetched
 # chunk of numbers into the window's copy ("Depth 1 is retrieval's too"), and the decoys
 # stage trains that case). With one thread per run and the same OpenBLAS kernels a rerun
-# gives the same losses bit for bit: the script pins, per stage, the kernels the shipped model
-# was made with (see BLAS_PIN below); with others a sum's last bit differs and over thousands
+# gives the same losses bit for bit: the script pins the kernels the shipped model's stages
+# were made with (BLAS_PIN below); with others a sum's last bit differs and over thousands
 # of steps the run is another draw (session 31's, under this sandbox's OPENBLAS_CORETYPE=Haswell,
 # did not form the window's copy in stage 3).
 # Sessions 16 to 22 found each stage's ingredient over fourteen
@@ -69,11 +69,13 @@
 #   CONTEXTS_LENGTH  haystack length of the depth-1 read over 16 contexts (default 1032192)
 #   EVAL=0         train only
 #   BLAS_PIN=0     leave OPENBLAS_CORETYPE as it is. By default, on a CPU with AVX-512 BF16, the
-#                  script sets it per stage to the kernels each stage of models/drt-small ran
-#                  with: Cooperlake (OpenBLAS 0.3.21's own choice on this project's AMD CPUs) for
-#                  stages 1-8, made in sessions 24-26; Haswell (AVX2, which this sandbox forced
-#                  through OPENBLAS_CORETYPE from session 30 on) for the decoys stage; OpenBLAS's
-#                  own choice for the evaluation. Elsewhere a rerun is another draw.
+#                  training stages run OpenBLAS's Cooperlake kernels, those stages 1-8 of
+#                  models/drt-small ran with in sessions 24-26 (OpenBLAS 0.3.21's own choice on
+#                  this project's AMD CPUs; this sandbox has since forced Haswell's AVX2 ones
+#                  through OPENBLAS_CORETYPE, 1.27x slower), and the evaluation OpenBLAS's own
+#                  choice. Stages 1-8 then repeat the shipped model's losses bit for bit; its
+#                  decoys stage ran under Haswell, its last 200 steps on two threads, so this
+#                  one is a sibling of it. Elsewhere a rerun is another draw.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 drt="${DRT_BUILD_DIR:-${repo}/build}/drt"
@@ -113,7 +115,7 @@ stage() {  # stage TEXT: a stage's header, with the time since the script starte
 echo "nine stages and their evaluation, about three hours in all here (session 26: 2h06m with seven), into ${out}"
 echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
 if [ "${blas_pin}" = 1 ]; then
-  echo "(OpenBLAS kernels pinned per stage as models/drt-small was made; BLAS_PIN=0 leaves OPENBLAS_CORETYPE as it is)"
+  echo "(OpenBLAS's Cooperlake kernels, as stages 1-8 of models/drt-small; BLAS_PIN=0 leaves OPENBLAS_CORETYPE as it is)"
 else
   echo "(OpenBLAS kernels not pinned: no AVX-512 BF16 here, or BLAS_PIN=0; a rerun is another draw)"
 fi
@@ -174,7 +176,6 @@ stage "lm-cool2: lm-cool once more, another seed; the baseline beside it"
 beside lm-cool2 "${out}/lm-cool" "${out}/baseline-lm-cool" "${lm_cool[@]}" --seed $((35 + seed_shift)) --steps "${STEPS8:-600}"
 
 stage "decoys: long-lm's lengths, k = 2, a decoy needle per sample, two fifths near, two fifths at the first token; the baseline beside it"
-kernels Haswell
 "${drt}" export --model "${out}/lm-cool2" --out "${out}/decoys-start" --dtype F32 --set chunk_topk=2 > /dev/null
 decoys=("${long_mix[@]}" --near-needles 0.4 --first-token-needles 0.4 --decoys 1
         --lr 3e-4 --min-lr 1e-5 --warmup 20 --seed $((44 + seed_shift))
