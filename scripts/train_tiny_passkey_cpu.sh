@@ -112,7 +112,7 @@ run() {  # run NAME ARGS...: one stage into RUN_DIR/NAME, its log into RUN_DIR/N
 stage() {  # stage TEXT: a stage's header, with the time since the script started
   printf '== [%dh%02dm] %s\n' $((SECONDS / 3600)) $((SECONDS % 3600 / 60)) "$*"
 }
-echo "nine stages and their evaluation, about three hours in all here (session 26: 2h06m with seven), into ${out}"
+echo "nine stages and their evaluation, about three hours in all here (session 32: 2h45m with nine), into ${out}"
 echo "(a stage's progress and ETA: tail -f ${out}/NAME.log)"
 if [ "${blas_pin}" = 1 ]; then
   echo "(OpenBLAS's Cooperlake kernels, as stages 1-8 of models/drt-small; BLAS_PIN=0 leaves OPENBLAS_CORETYPE as it is)"
