@@ -212,7 +212,8 @@ int cmd_train(int argc, char** argv) {
     const std::string blas = o.device.rfind("cuda", 0) == 0 ? "" : blas_core();  // see core/blas.h
     std::printf("  throughput        %.0f tokens/s on %s%s\n", tps, o.device.c_str(),
                 blas.empty() ? "" : (" (OpenBLAS " + blas + " kernels)").c_str());
-    if (!blas.empty() && !blas_core_note().empty()) std::printf("  note              %s\n", blas_core_note().c_str());
+    const std::string note = blas.empty() ? "" : blas_core_note();
+    if (!note.empty()) std::printf("  note              %s\n", note.c_str());
     std::printf("  files             config.json model.safetensors train_log.jsonl loss.png\n");
   }
   return 0;

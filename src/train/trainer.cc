@@ -358,6 +358,8 @@ TrainResult train(const TrainOptions& opt_in) {
     return total / static_cast<double>(opt.eval_batches);
   };
 
+  // The CPU kernels behind the losses: a rerun repeats them bit for bit only with the same ones.
+  const std::string blas = blas_core();  // fixed when OpenBLAS was loaded
   auto save = [&](int64_t step) {
     if (!main_rank) return;
     save_model(opt.out_dir, model);
@@ -366,8 +368,7 @@ TrainResult train(const TrainOptions& opt_in) {
     torch::save(optimizer, tmp);
     std::rename(tmp.c_str(), (opt.out_dir + "/" + kOptimizerFile).c_str());
     nlohmann::json state = {{"step", step}, {"options", options_json(opt)}, {"format_version", 1}};
-    // The CPU kernels behind the losses: a rerun repeats them bit for bit only with the same ones.
-    state["blas_core"] = blas_core();
+    state["blas_core"] = blas;
     write_file_atomic(state_path, state.dump(2) + "\n");
   };
 
